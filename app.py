@@ -1,0 +1,53 @@
+"""signpost: upload tickets for direct-to-storage browser uploads.
+
+A table of routes over :mod:`chalicelib.handlers`; the one middleware is the
+edge every answer passes through (error shape, ``Cache-Control``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib import handlers
+from chalicelib.errors import NotConfigured, SignpostError
+
+app = Chalice(app_name="signpost")
+app.log.setLevel(logging.INFO)
+
+JSON_BODIES = ["application/json", "text/plain"]
+
+
+def answer(produce: Callable[[], dict[str, Any]]) -> Response:
+    """Run a handler; turn a refusal into its status and SPEC-shaped JSON."""
+    try:
+        return Response(body=produce(), status_code=200)
+    except SignpostError as error:
+        level = logging.ERROR if isinstance(error, NotConfigured) else logging.INFO
+        app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
+        return Response(body=error.to_dict(), status_code=error.status)
+
+
+@app.middleware("http")
+def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
+    """What every answer gets, Chalice's own errors (405, 415, 500) included."""
+    response = get_response(request)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        response.body = {"error": {"code": body["Code"], "message": body["Message"]}}
+    response.headers["Cache-Control"] = "no-store"  # a ticket is a credential
+    return response
+
+
+@app.route("/upload-tickets", methods=["POST"], content_types=JSON_BODIES)
+def upload_tickets() -> Response:
+    return answer(lambda: handlers.upload_ticket(app.current_request.raw_body, os.environ))
+
+
+@app.route("/get_post_signature_for_oss_upload", methods=["GET"])
+def seed_policy() -> Response:
+    return answer(lambda: handlers.seed_policy(os.environ))

@@ -1,0 +1,131 @@
+"""The checks of SPEC section 3: what a ticket request may ask for.
+
+One function per rule, each raising the refusal the SPEC names; tests
+parametrize over these functions directly.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from .content_types import MEDIA_TYPE, is_allowed, types_for_extension
+from .errors import (
+    ContentTypeMismatch,
+    EntityTooLarge,
+    InvalidContentType,
+    InvalidFilename,
+    InvalidRequest,
+    InvalidSize,
+    UnknownField,
+    UnsupportedContentType,
+)
+from .settings import Settings
+
+MAX_FILENAME_BYTES = 255
+MAX_KEY_BYTES = 1023
+REQUEST_FIELDS = ("filename", "content_type", "size")
+# Cc: control characters; Cf: bidi overrides and invisible formatting;
+# Cs: lone surrogates, which JSON can carry but UTF-8 cannot encode.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """A request that has passed every check: safe to put in a key and a policy."""
+
+    filename: str
+    content_type: str
+    size: int | None
+
+
+def parse_body(body: bytes | str | None) -> dict[str, Any]:
+    """The JSON object a ticket request carries, or ``InvalidRequest``."""
+    try:
+        value = json.loads(body or b"")
+    except (ValueError, RecursionError):
+        # ValueError covers bad JSON, bad UTF-8 and over-long integers.
+        raise InvalidRequest("The body must be a JSON object.") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return value
+
+
+def check_filename(filename: str) -> str:
+    """The NFC form of a safe filename, or ``InvalidFilename`` saying why not."""
+    name = unicodedata.normalize("NFC", filename)
+    if not name:
+        raise InvalidFilename("The filename is empty.")
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in name):
+        raise InvalidFilename("The filename contains a control or invisible formatting character.")
+    if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
+        raise InvalidFilename(f"The filename is longer than {MAX_FILENAME_BYTES} bytes in UTF-8.")
+    if name in (".", ".."):
+        raise InvalidFilename("The filename cannot be '.' or '..'.")
+    if "/" in name or "\\" in name:
+        raise InvalidFilename("The filename cannot contain '/' or '\\'.")
+    if name[0].isspace() or name[-1].isspace():
+        raise InvalidFilename("The filename cannot start or end with whitespace.")
+    return name
+
+
+def check_key_length(key: str) -> str:
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise InvalidFilename(
+            f"The filename is too long: the object key would exceed {MAX_KEY_BYTES} bytes."
+        )
+    return key
+
+
+def check_content_type(content_type: str, filename: str, allowed: frozenset[str]) -> str:
+    """The lower-cased type, if well-formed, allowed, and right for the name."""
+    if not MEDIA_TYPE.fullmatch(content_type):
+        raise InvalidContentType(
+            "The content type must be a bare type/subtype, such as image/png, "
+            "with no parameters or spaces."
+        )
+    media_type = content_type.lower()
+    if not is_allowed(media_type, allowed):
+        raise UnsupportedContentType(
+            f"Files of type {media_type} are not accepted. "
+            f"Accepted: {', '.join(sorted(allowed))}."
+        )
+    expected = types_for_extension(filename)
+    if expected is not None and media_type not in expected:
+        raise ContentTypeMismatch(
+            f"The file's extension says {' or '.join(sorted(expected))}, "
+            f"but its content type is {media_type}."
+        )
+    return media_type
+
+
+def check_size(size: object, max_upload_bytes: int) -> int | None:
+    """The declared size, if any; booleans are not sizes."""
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidSize("The size must be a whole number of bytes, at least 1.")
+    if size > max_upload_bytes:
+        raise EntityTooLarge(f"The file is larger than the limit of {max_upload_bytes} bytes.")
+    return size
+
+
+def check_ticket_request(body: dict[str, Any], settings: Settings) -> TicketRequest:
+    """Every check of SPEC section 3 on a parsed body, in the SPEC's order."""
+    unknown = sorted(set(body) - set(REQUEST_FIELDS))
+    if unknown:
+        raise UnknownField(
+            f"Unknown field {unknown[0][:64]!r}; a request has only "
+            + ", ".join(REQUEST_FIELDS) + "."
+        )
+    filename, content_type = body.get("filename"), body.get("content_type")
+    if not isinstance(filename, str) or not isinstance(content_type, str):
+        raise InvalidRequest("The fields 'filename' and 'content_type' are required strings.")
+    name = check_filename(filename)
+    return TicketRequest(
+        filename=name,
+        content_type=check_content_type(content_type, name, settings.allowed_content_types),
+        size=check_size(body.get("size"), settings.max_upload_bytes),
+    )

@@ -1,0 +1,74 @@
+"""The refusals of SPEC section 3, one class per error code.
+
+Each carries the HTTP status and a message meant for a person. The code is the
+class name, so ``except InvalidFilename`` and the JSON ``code`` never drift.
+"""
+
+from __future__ import annotations
+
+
+class SignpostError(Exception):
+    """A refusal the caller can act on; never carries a secret."""
+
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class InvalidRequest(SignpostError):
+    status = 400
+
+
+class UnknownField(SignpostError):
+    status = 400
+
+
+class InvalidFilename(SignpostError):
+    status = 400
+
+
+class InvalidContentType(SignpostError):
+    status = 400
+
+
+class UnsupportedContentType(SignpostError):
+    status = 415
+
+
+class ContentTypeMismatch(SignpostError):
+    status = 400
+
+
+class EntityTooLarge(SignpostError):
+    status = 413
+
+
+class InvalidSize(SignpostError):
+    status = 400
+
+
+class MissingCredentials(SignpostError):
+    status = 401
+
+
+class AccessDenied(SignpostError):
+    status = 403
+
+
+class NotConfigured(SignpostError):
+    """A setting is missing or malformed. Names the variable, never its value."""
+
+    status = 503
+
+    def __init__(self, variable: str, problem: str = "is not set") -> None:
+        super().__init__(f"The service is not configured: {variable} {problem}.")
+        self.variable = variable

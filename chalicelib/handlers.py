@@ -1,0 +1,77 @@
+"""What each route does, in plain values: bytes and an environment in, a dict out.
+
+This is the seam between the pure core and the web framework. Settings are
+read here on every call (SPEC section 5), the clock and the random source
+are the module's defaults unless a caller passes its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .checks import check_ticket_request, parse_body
+from .settings import Env, OssSettings, S3Settings, Settings, load_oss, load_s3, load_settings
+from .signers import OssV1Signer, OssV4Signer, S3SigV4Signer
+from .tickets import FormTarget, issue_ticket, seed_signature
+
+Clock = Callable[[], datetime]
+TokenSource = Callable[[], str]
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, to the second (policies carry no fractions)."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def random_token() -> str:
+    """32 hex digits from the OS's cryptographic source."""
+    return secrets.token_hex(16)
+
+
+def oss_target(oss: OssSettings) -> FormTarget:
+    signer = (
+        OssV1Signer(oss.credentials)
+        if oss.signature_version == "v1"
+        else OssV4Signer(oss.credentials, oss.region or "")
+    )
+    # An upload never replaces an existing object.
+    return FormTarget(oss.url, oss.bucket, signer, {"x-oss-forbid-overwrite": "true"})
+
+
+def s3_target(s3: S3Settings) -> FormTarget:
+    return FormTarget(s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region))
+
+
+def form_target(settings: Settings, env: Env) -> FormTarget:
+    """The storage the settings name, with its credentials and signer."""
+    if settings.provider == "s3":
+        return s3_target(load_s3(env))
+    return oss_target(load_oss(env))
+
+
+def upload_ticket(
+    body: bytes | str | None,
+    env: Env,
+    *,
+    user: str | None = None,
+    clock: Clock = utc_now,
+    token: TokenSource = random_token,
+) -> dict[str, Any]:
+    """``POST /upload-tickets``: check the request, then sign its ticket."""
+    settings = load_settings(env)
+    request = check_ticket_request(parse_body(body), settings)
+    target = form_target(settings, env)
+    ticket = issue_ticket(request, settings, target, now=clock(), token=token(), user=user)
+    return ticket.to_dict()
+
+
+def seed_policy(
+    env: Env, *, clock: Clock = utc_now, token: TokenSource = random_token
+) -> dict[str, Any]:
+    """``GET /get_post_signature_for_oss_upload``: the seed's V1 answer."""
+    settings = load_settings(env)
+    target = oss_target(load_oss(env, signature_version="v1"))
+    return seed_signature(settings, target, now=clock(), token=token())

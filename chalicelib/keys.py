@@ -1,0 +1,46 @@
+"""Object keys and the names an object is served under (SPEC section 4)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+from .checks import check_key_length
+
+# A ``sub`` made only of these may stand in a key as it is; anything else is
+# replaced by its hash, so no caller can smuggle ``/`` or ``..`` into a prefix.
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+# RFC 5987 attr-char: what may stand unescaped in ``filename*``.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def user_segment(subject: str) -> str:
+    """The key segment for an authenticated caller.
+
+    The subject itself when it is short and made of ``[A-Za-z0-9_.@-]`` (and
+    not ``.`` or ``..``); otherwise ``h-`` and the first 32 hex digits of its
+    SHA-256. Either way one subject always maps to one segment.
+    """
+    if _SAFE_SEGMENT.fullmatch(subject) and subject not in (".", ".."):
+        return subject
+    return "h-" + hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def object_key(upload_dir: str, user: str | None, token: str, filename: str) -> str:
+    """``{UPLOAD_DIR}{user/}{random}/{filename}``, refused if over 1023 bytes."""
+    user_part = f"{user}/" if user else ""
+    return check_key_length(f"{upload_dir}{user_part}{token}/{filename}")
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the original name: an ASCII fallback and RFC 5987.
+
+    The fallback keeps printable ASCII and puts ``_`` for the rest and for
+    the quote; ``filename*`` carries the exact UTF-8 name.
+    """
+    fallback = "".join(
+        char if " " <= char <= "~" and char not in '"\\' else "_" for char in filename
+    )
+    encoded = quote(filename, safe=_ATTR_CHARS)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

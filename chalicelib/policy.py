@@ -1,0 +1,43 @@
+"""POST policies: the JSON document the storage service checks a form against.
+
+OSS ``PostObject`` and S3 ``POST Object`` share the format: an ``expiration``
+and a list of conditions, serialised as JSON and sent base64-encoded in the
+``policy`` field. The signature is computed over that base64 text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Union
+
+Condition = Union[dict[str, str], list[Union[str, int]]]
+
+ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def exact(field: str, value: str) -> list[str | int]:
+    """``["eq", "$field", value]``: the form must carry exactly this value."""
+    return ["eq", f"${field}", value]
+
+
+def starts_with(field: str, prefix: str) -> list[str | int]:
+    return ["starts-with", f"${field}", prefix]
+
+
+def length_range(low: int, high: int) -> list[str | int]:
+    return ["content-length-range", low, high]
+
+
+def binding(fields: Mapping[str, str]) -> list[Condition]:
+    """One exact condition per form field, in the fields' order."""
+    return [exact(name, value) for name, value in fields.items()]
+
+
+def encode_policy(expiration: datetime, conditions: list[Condition]) -> str:
+    """The base64 policy: compact JSON, ASCII-only, so every byte is predictable."""
+    document = {"expiration": expiration.strftime(ISO8601), "conditions": conditions}
+    text = json.dumps(document, separators=(",", ":"))
+    return base64.b64encode(text.encode("ascii")).decode("ascii")

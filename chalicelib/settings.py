@@ -1,0 +1,173 @@
+"""Settings from the environment (SPEC section 5), read per request.
+
+Each loader takes a mapping (``os.environ`` in production, a plain dict in
+tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
+naming the variable at fault, never its value. Common settings and each
+provider's are loaded apart, so a broken S3 variable does not take down OSS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .content_types import MEDIA_RANGE
+from .credentials import Credentials
+from .errors import NotConfigured
+
+Env = Mapping[str, str]
+
+PROVIDERS = ("oss", "s3")
+AUTH_MODES = ("none", "api-key", "jwt")
+OSS_SIGNATURE_VERSIONS = ("v4", "v1")
+DEFAULT_ALLOWED_CONTENT_TYPES = "image/png,image/jpeg,image/gif,image/webp,application/pdf"
+POST_OBJECT_LIMIT = 5 * 1024**3  # PostObject accepts at most 5 GiB
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_ENDPOINT = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_UPLOAD_DIR = re.compile(r"(?:[A-Za-z0-9!_.*'()-]+/)+")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every request needs, whatever the provider."""
+
+    provider: str
+    upload_dir: str
+    expire_seconds: int
+    max_upload_bytes: int
+    allowed_content_types: frozenset[str]
+    auth_mode: str
+
+
+@dataclass(frozen=True)
+class OssSettings:
+    bucket: str
+    region: str | None
+    url: str
+    signature_version: str
+    credentials: Credentials
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    region: str
+    url: str
+    credentials: Credentials
+
+
+def _get(env: Env, name: str, default: str | None = None) -> str | None:
+    """A variable's value, with empty strings treated as unset."""
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _require(env: Env, name: str) -> str:
+    value = _get(env, name)
+    if value is None:
+        raise NotConfigured(name)
+    return value
+
+
+def _choice(env: Env, name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (_get(env, name) or default).lower()
+    if value not in choices:
+        raise NotConfigured(name, "must be one of " + ", ".join(choices))
+    return value
+
+
+def _integer(env: Env, name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise NotConfigured(name, f"must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _matching(env: Env, name: str, pattern: re.Pattern[str], default: str | None = None) -> str:
+    value = _get(env, name, default)
+    if value is None:
+        raise NotConfigured(name)
+    if not pattern.fullmatch(value):
+        raise NotConfigured(name, "is malformed")
+    return value
+
+
+def _content_types(env: Env) -> frozenset[str]:
+    raw = _get(env, "ALLOWED_CONTENT_TYPES") or DEFAULT_ALLOWED_CONTENT_TYPES
+    types = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+    if not types or not all(MEDIA_RANGE.fullmatch(item) for item in types):
+        raise NotConfigured(
+            "ALLOWED_CONTENT_TYPES", "must be a comma list of type/subtype or type/*"
+        )
+    return types
+
+
+def load_settings(env: Env) -> Settings:
+    return Settings(
+        provider=_choice(env, "STORAGE_PROVIDER", "oss", PROVIDERS),
+        upload_dir=_matching(env, "UPLOAD_DIR", _UPLOAD_DIR, "uploads/"),
+        expire_seconds=_integer(env, "EXPIRE_SECONDS", 600, 1, 3600),
+        max_upload_bytes=_integer(env, "MAX_UPLOAD_BYTES", 10 * 1024**2, 1, POST_OBJECT_LIMIT),
+        allowed_content_types=_content_types(env),
+        auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),
+    )
+
+
+def _credentials(env: Env, key_id: str, secret: str, token: str) -> Credentials:
+    return Credentials(
+        access_key_id=_require(env, key_id),
+        secret=_require(env, secret),
+        session_token=_get(env, token),
+    )
+
+
+def load_oss_credentials(env: Env) -> Credentials:
+    """``OSS_*`` keys, else the ``ALIBABA_CLOUD_*`` ones Function Compute sets.
+
+    A pair is taken whole: an ``OSS_ACCESS_KEY_ID`` without its secret is a
+    mistake to report, not a reason to fall back to another identity.
+    """
+    if _get(env, "OSS_ACCESS_KEY_ID") or _get(env, "OSS_ACCESS_KEY_SECRET"):
+        return _credentials(env, "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN")
+    if _get(env, "ALIBABA_CLOUD_ACCESS_KEY_ID"):
+        return _credentials(
+            env,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+        )
+    raise NotConfigured("OSS_ACCESS_KEY_ID")
+
+
+def load_oss(env: Env, signature_version: str | None = None) -> OssSettings:
+    """OSS settings; ``signature_version`` overrides ``OSS_SIGNATURE_VERSION``."""
+    bucket = _matching(env, "OSS_BUCKET", _BUCKET_NAME)
+    version = signature_version or _choice(env, "OSS_SIGNATURE_VERSION", "v4", OSS_SIGNATURE_VERSIONS)
+    endpoint = _get(env, "OSS_ENDPOINT")
+    # V4 signs with the region; the default endpoint is built from it.
+    region = _matching(env, "OSS_REGION", _REGION) if version == "v4" or not endpoint else None
+    url = _matching(env, "OSS_ENDPOINT", _ENDPOINT, f"https://{bucket}.oss-{region}.aliyuncs.com")
+    return OssSettings(
+        bucket=bucket,
+        region=region,
+        url=url.rstrip("/"),
+        signature_version=version,
+        credentials=load_oss_credentials(env),
+    )
+
+
+def load_s3(env: Env) -> S3Settings:
+    bucket = _matching(env, "S3_BUCKET", _BUCKET_NAME)
+    region = _matching(env, "AWS_REGION", _REGION)
+    url = _matching(env, "S3_ENDPOINT", _ENDPOINT, f"https://{bucket}.s3.{region}.amazonaws.com")
+    return S3Settings(
+        bucket=bucket,
+        region=region,
+        url=url.rstrip("/"),
+        credentials=_credentials(env, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+    )

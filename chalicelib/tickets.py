@@ -1,0 +1,139 @@
+"""Upload tickets: the signed form fields for exactly one object.
+
+Pure: the clock and the random key segment are arguments, so a test that
+fixes them gets the same policy to the byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .checks import TicketRequest
+from .keys import content_disposition, object_key
+from .policy import ISO8601, Condition, binding, encode_policy, exact, length_range, starts_with
+from .settings import Settings
+from .signers import PostSigner
+
+SUCCESS_STATUS = "201"  # OSS and S3 answer 201 with an XML body naming the object
+
+
+@dataclass(frozen=True)
+class FormTarget:
+    """Where a form posts, who signs it, and the fields every form there carries."""
+
+    url: str
+    bucket: str
+    signer: PostSigner = field(repr=False)
+    fixed_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "method": "POST",
+            "fields": self.fields,
+            "key": self.key,
+            "expires_at": self.expires_at.strftime(ISO8601),
+            "max_size": self.max_size,
+        }
+
+
+def sign_form(
+    target: FormTarget,
+    fields: Mapping[str, str],
+    conditions: list[Condition],
+    now: datetime,
+    expiration: datetime,
+) -> dict[str, str]:
+    """Bind ``fields`` (and ``conditions``) in a policy and sign it.
+
+    The result is every form field in order: the bound fields, the signer's
+    own (bound too), then the policy and its signature.
+    """
+    auth = target.signer.auth_fields(now)
+    policy = encode_policy(
+        expiration,
+        [
+            {"bucket": target.bucket},
+            *binding(fields),
+            *conditions,
+            *({name: value} for name, value in auth.items()),
+        ],
+    )
+    return {**fields, **auth, "policy": policy, **target.signer.signature_fields(policy, now)}
+
+
+def issue_ticket(
+    request: TicketRequest,
+    settings: Settings,
+    target: FormTarget,
+    *,
+    now: datetime,
+    token: str,
+    user: str | None = None,
+    extra_fields: Mapping[str, str] | None = None,
+) -> Ticket:
+    """A ticket for one object: every field it returns is bound exactly."""
+    key = object_key(settings.upload_dir, user, token, request.filename)
+    low, high = (request.size, request.size) if request.size else (1, settings.max_upload_bytes)
+    fields = {
+        "key": key,
+        "Content-Type": request.content_type,
+        "Content-Disposition": content_disposition(request.filename),
+        **target.fixed_fields,
+        **(extra_fields or {}),
+        "success_action_status": SUCCESS_STATUS,
+    }
+    expires_at = now + timedelta(seconds=settings.expire_seconds)
+    return Ticket(
+        url=target.url,
+        fields=sign_form(target, fields, [length_range(low, high)], now, expires_at),
+        key=key,
+        expires_at=expires_at,
+        max_size=high,
+    )
+
+
+def seed_signature(
+    settings: Settings, target: FormTarget, *, now: datetime, token: str
+) -> dict[str, Any]:
+    """The seed page's answer: a V1 policy for any key under a fresh directory.
+
+    The seed's script picks the key itself (``dir + filename``), so this
+    policy can only bind the prefix. New clients should use tickets.
+    """
+    directory = f"{settings.upload_dir}{token}/"
+    expires_at = now + timedelta(seconds=settings.expire_seconds)
+    fields = sign_form(
+        target,
+        {},
+        [
+            starts_with("key", directory),
+            length_range(1, settings.max_upload_bytes),
+            exact("success_action_status", "200"),
+        ],
+        now,
+        expires_at,
+    )
+    answer: dict[str, Any] = {
+        "policy": fields["policy"],
+        "ossAccessKeyId": fields["OSSAccessKeyId"],
+        "signature": fields["Signature"],
+        "host": target.url,
+        "dir": directory,
+        "expire": int(expires_at.timestamp()),
+    }
+    if "x-oss-security-token" in fields:
+        answer["x-oss-security-token"] = fields["x-oss-security-token"]
+    return answer
