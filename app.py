@@ -14,6 +14,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib import handlers
+from chalicelib.cors import allowed_origins, cors_headers
 from chalicelib.errors import NotConfigured, SignpostError
 
 app = Chalice(app_name="signpost")
@@ -22,20 +23,34 @@ app.log.setLevel(logging.INFO)
 JSON_BODIES = ["application/json", "text/plain"]
 
 
+def refusal(error: SignpostError) -> Response:
+    level = logging.ERROR if isinstance(error, NotConfigured) else logging.INFO
+    app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
+    return Response(body=error.to_dict(), status_code=error.status)
+
+
 def answer(produce: Callable[[], dict[str, Any]]) -> Response:
     """Run a handler; turn a refusal into its status and SPEC-shaped JSON."""
     try:
         return Response(body=produce(), status_code=200)
     except SignpostError as error:
-        level = logging.ERROR if isinstance(error, NotConfigured) else logging.INFO
-        app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
-        return Response(body=error.to_dict(), status_code=error.status)
+        return refusal(error)
 
 
 @app.middleware("http")
 def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
-    """What every answer gets, Chalice's own errors (405, 415, 500) included."""
-    response = get_response(request)
+    """What every answer gets, Chalice's own errors (405, 415, 500) included:
+    the SPEC's error shape, ``Cache-Control: no-store``, and CORS. A CORS
+    preflight is answered here; routes list ``OPTIONS`` only so that API
+    Gateway forwards it."""
+    try:
+        origins = allowed_origins(os.environ)
+    except NotConfigured as error:
+        origins, response = frozenset(), refusal(error)
+    else:
+        preflight = request.method == "OPTIONS"
+        response = Response(body="", status_code=204) if preflight else get_response(request)
+        response.headers.update(cors_headers(request.headers.get("origin"), origins, preflight))
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         response.body = {"error": {"code": body["Code"], "message": body["Message"]}}
@@ -43,11 +58,11 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     return response
 
 
-@app.route("/upload-tickets", methods=["POST"], content_types=JSON_BODIES)
+@app.route("/upload-tickets", methods=["POST", "OPTIONS"], content_types=JSON_BODIES)
 def upload_tickets() -> Response:
     return answer(lambda: handlers.upload_ticket(app.current_request.raw_body, os.environ))
 
 
-@app.route("/get_post_signature_for_oss_upload", methods=["GET"])
+@app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
 def seed_policy() -> Response:
     return answer(lambda: handlers.seed_policy(os.environ))
