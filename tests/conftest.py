@@ -1,0 +1,47 @@
+"""Shared fixtures: a clean environment with test credentials, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+
+SECRET = "test-secret-Zq8vY2pL0xN4wB7k"
+OSS_ENV = {
+    "OSS_ACCESS_KEY_ID": "LTAItestkeyid",
+    "OSS_ACCESS_KEY_SECRET": SECRET,
+    "OSS_BUCKET": "signpost-test",
+    "OSS_REGION": "cn-hangzhou",
+}
+FIXED_NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
+FIXED_TOKEN = "9f0c" * 8
+
+# Every variable signpost reads, so a developer's shell cannot leak into a test.
+SIGNPOST_VARIABLES = (
+    "STORAGE_PROVIDER OSS_ACCESS_KEY_ID OSS_ACCESS_KEY_SECRET OSS_SESSION_TOKEN "
+    "ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET ALIBABA_CLOUD_SECURITY_TOKEN "
+    "OSS_BUCKET OSS_REGION OSS_ENDPOINT OSS_SIGNATURE_VERSION S3_BUCKET AWS_REGION "
+    "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN S3_ENDPOINT UPLOAD_DIR "
+    "EXPIRE_SECONDS MAX_UPLOAD_BYTES ALLOWED_CONTENT_TYPES CORS_ALLOW_ORIGIN AUTH_MODE "
+    "API_KEYS JWT_SECRET JWT_JWKS_URL JWT_AUDIENCE JWT_ISSUER OSS_CALLBACK_URL"
+).split()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """The process environment with only the OSS test settings.
+
+    Returns a setter, ``env(NAME="value")``, undone after the test; an empty
+    string removes the variable.
+    """
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            if value:
+                monkeypatch.setenv(name, value)
+            else:
+                monkeypatch.delenv(name, raising=False)
+
+    set_env(**{name: "" for name in SIGNPOST_VARIABLES}, **OSS_ENV)
+    return set_env
