@@ -54,6 +54,8 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         response.body = {"error": {"code": body["Code"], "message": body["Message"]}}
+    if isinstance(response.body, dict):
+        response.headers["Content-Type"] = "application/json"
     response.headers["Cache-Control"] = "no-store"  # a ticket is a credential
     return response
 

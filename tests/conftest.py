@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,5 +46,36 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             else:
                 monkeypatch.delenv(name, raising=False)
 
-    set_env(**{name: "" for name in SIGNPOST_VARIABLES}, **OSS_ENV)
+    set_env(**{**dict.fromkeys(SIGNPOST_VARIABLES, ""), **OSS_ENV})
     return set_env
+
+
+def api_client() -> Any:
+    """A Chalice test client that ignores ``.chalice/config.json``.
+
+    The deployment stages set environment variables of their own; tests set
+    exactly the ones they mean to, through the ``env`` fixture.
+    """
+    from chalice.test import Client
+
+    from app import app
+
+    return Client(app, project_dir=str(Path(__file__).parent / "no-chalice-project")).http
+
+
+@pytest.fixture
+def api() -> Any:
+    return api_client()
+
+
+@pytest.fixture
+def app_logs() -> Iterator[list[logging.LogRecord]]:
+    """Every record the app logs (Chalice's logger does not propagate to root)."""
+    from app import app
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    app.log.addHandler(handler)
+    yield records
+    app.log.removeHandler(handler)

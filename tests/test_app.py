@@ -1,0 +1,187 @@
+"""The HTTP routes through Chalice's test client, as a browser would call them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import OSS_ENV, SECRET, api_client
+from tests.ticket_helpers import assert_every_field_bound
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_REFUSALS = {
+    (400, "InvalidRequest"), (400, "UnknownField"), (400, "InvalidFilename"),
+    (400, "InvalidContentType"), (415, "UnsupportedContentType"), (400, "ContentTypeMismatch"),
+    (413, "EntityTooLarge"), (400, "InvalidSize"),
+}
+JSON = {"content-type": "application/json"}
+
+
+def post(api: Any, body: object, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    response = api.post("/upload-tickets", headers={**JSON, **(headers or {})}, body=raw)
+    return response.status_code, response.headers, json.loads(response.body or b"null")
+
+
+def test_a_good_request_gets_a_ticket(env: Any, api: Any) -> None:
+    status, headers, answer = post(api, {"filename": "cat.png", "content_type": "image/png", "size": 5})
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Content-Type"] == "application/json"
+    assert set(answer) == {"url", "method", "fields", "key", "expires_at", "max_size"}
+    assert answer["fields"]["key"] == answer["key"]
+    assert_every_field_bound(answer["fields"])
+
+
+def test_text_plain_bodies_are_read_as_json(env: Any, api: Any) -> None:
+    body = {"filename": "cat.png", "content_type": "image/png"}
+    status, _, _ = post(api, body, {"content-type": "text/plain;charset=UTF-8"})
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ("{", 400, "InvalidRequest"),
+        ([], 400, "InvalidRequest"),
+        ({"filename": "cat.png"}, 400, "InvalidRequest"),
+        ({"filename": "cat.png", "content_type": "image/png", "acl": "public-read"}, 400, "UnknownField"),
+        ({"filename": "../cat.png", "content_type": "image/png"}, 400, "InvalidFilename"),
+        ({"filename": "cat.png", "content_type": "image/png; x=1"}, 400, "InvalidContentType"),
+        ({"filename": "cat.html", "content_type": "text/html"}, 415, "UnsupportedContentType"),
+        ({"filename": "cat.png", "content_type": "application/pdf"}, 400, "ContentTypeMismatch"),
+        ({"filename": "cat.png", "content_type": "image/png", "size": 10**9}, 413, "EntityTooLarge"),
+        ({"filename": "cat.png", "content_type": "image/png", "size": True}, 400, "InvalidSize"),
+    ],
+)
+def test_refusals_have_the_spec_status_code_and_shape(
+    env: Any, api: Any, body: object, status: int, code: str
+) -> None:
+    got_status, headers, answer = post(api, body)
+    assert (got_status, answer["error"]["code"]) == (status, code)
+    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+    assert answer["error"]["message"]
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_a_missing_setting_is_503_naming_it(env: Any, api: Any, app_logs: list) -> None:
+    env(OSS_BUCKET="")
+    status, _, answer = post(api, {"filename": "cat.png", "content_type": "image/png"})
+    assert status == 503
+    assert answer["error"]["code"] == "NotConfigured"
+    assert "OSS_BUCKET" in answer["error"]["message"]
+    assert any("OSS_BUCKET" in record.getMessage() for record in app_logs)
+
+
+def test_chalice_own_errors_take_the_spec_shape(env: Any, api: Any) -> None:
+    response = api.request("DELETE", "/upload-tickets")
+    assert response.status_code == 405
+    assert json.loads(response.body)["error"]["code"] == "MethodNotAllowedError"
+    response = api.post("/upload-tickets", headers={"content-type": "application/xml"}, body="<a/>")
+    assert response.status_code == 415
+    assert json.loads(response.body)["error"]["code"] == "UnsupportedMediaType"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
+    response = api.get("/get_post_signature_for_oss_upload")
+    assert response.status_code == 200
+    answer = json.loads(response.body)
+    assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
+    assert answer["dir"].startswith("uploads/") and answer["dir"].endswith("/")
+
+
+@pytest.mark.parametrize("version", ["v4", "v1"])
+def test_the_secret_is_in_no_answer_and_no_log(env: Any, api: Any, app_logs: list, version: str) -> None:
+    env(OSS_SIGNATURE_VERSION=version, OSS_SESSION_TOKEN="session-token-value")
+    answers = [
+        api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})),
+        api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "text/x"})),
+        api.post("/upload-tickets", headers=JSON, body="{oops"),
+        api.get("/get_post_signature_for_oss_upload"),
+    ]
+    env(OSS_REGION="")
+    answers.append(api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})))
+    assert [a.status_code for a in answers] == [200, 415, 400, 200, 503]
+    for answer in answers:
+        assert SECRET not in answer.body.decode()
+        assert SECRET not in json.dumps(dict(answer.headers))
+    assert app_logs, "refusals are logged"
+    for record in app_logs:
+        assert SECRET not in record.getMessage()
+
+
+def test_the_settings_repr_hides_the_secret() -> None:
+    from chalicelib.settings import load_oss
+
+    settings = load_oss({**OSS_ENV, "OSS_SESSION_TOKEN": "session-token-value"})
+    assert SECRET not in repr(settings) and "session-token-value" not in repr(settings)
+    assert "LTAItestkeyid" in repr(settings)
+
+
+HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibabacloud_oss_v2"]
+
+
+def test_importing_app_loads_no_heavy_library() -> None:
+    probe = (
+        "import sys, app; "
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+
+
+# Arbitrary JSON, and arbitrary strings where a field is expected.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3),
+    max_leaves=8,
+)
+ticket_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "filename": st.text() | json_values,
+        "content_type": st.sampled_from(["image/png", "IMAGE/JPEG", "application/pdf"]) | st.text(),
+        "size": st.integers() | json_values,
+    },
+) | st.dictionaries(st.text(), json_values) | json_values
+
+API = api_client()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=ticket_bodies | st.text() | st.binary())
+def test_any_body_gets_a_ticket_or_a_spec_refusal(body: object) -> None:
+    import os
+
+    saved = {name: os.environ.get(name) for name in OSS_ENV}
+    os.environ.update(OSS_ENV)
+    try:
+        raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        response = API.post("/upload-tickets", headers=JSON, body=raw)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    answer = json.loads(response.body)
+    if response.status_code == 200:
+        fields = answer["fields"]
+        policy = assert_every_field_bound(fields)
+        assert fields["key"] == answer["key"]
+        assert ["eq", "$key", answer["key"]] in policy["conditions"]
+        assert ["eq", "$Content-Type", fields["Content-Type"]] in policy["conditions"]
+        assert fields["Content-Type"] == body["content_type"].lower()  # type: ignore[index]
+    else:
+        assert (response.status_code, answer["error"]["code"]) in SPEC_REFUSALS
+        assert "policy" not in response.body.decode()
