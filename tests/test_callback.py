@@ -263,12 +263,15 @@ def test_key_url_header_not_base64_is_refused(private_key, key_server):
     assert len(key_server.calls) == 0
 
 
+BAD_PEM = b"-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----\n"
+
+
 @pytest.mark.parametrize(
     "answer",
     [
         lambda key: {"status": 404, "body": b"<Error>NoSuchKey</Error>"},
         lambda key: {"status": 200, "body": b"junk, not a key"},
-        lambda key: {"status": 200, "body": b"-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----"},
+        lambda key: {"status": 200, "body": BAD_PEM},
         # The right key, but past the size cap: never read to the end.
         lambda key: {"status": 200, "body": key + b"#" * callback.MAX_KEY_BYTES},
         lambda key: {"status": 302, "headers": {"Location": "https://evil.example.com/key.pem"}},
