@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.hashes import MD5
 
 from app import app
 from chalicelib import callback, handlers
+from chalicelib.errors import NotConfigured
 
 KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 # Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.
@@ -455,3 +456,13 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
     assert json.loads(response.body)["key"] == "uploads/alice/x/" + filename
     assert f'"filename": {json.dumps(filename, ensure_ascii=False)}' in logs.text
 
+
+
+def test_ticket_with_a_bad_callback_url_is_not_configured(monkeypatch):
+    monkeypatch.setenv("OSS_CALLBACK_URL", "https://a.example.com/cb;https://b.example.com/cb")
+    with pytest.raises(NotConfigured, match="OSS_CALLBACK_URL"):
+        ticket()
+    # The key URL prefix is the callback route's business, not the ticket's.
+    monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
+    monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "not a url")
+    assert "callback" in ticket()["fields"]
