@@ -68,3 +68,9 @@ def upload_tickets() -> Response:
 @app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
 def seed_policy() -> Response:
     return answer(lambda: handlers.seed_policy(os.environ))
+
+
+@app.route("/oss-callback", methods=["POST"])
+def oss_callback() -> Response:
+    request = app.current_request
+    return answer(lambda: handlers.oss_callback(request.headers, request.raw_body, os.environ))

@@ -7,18 +7,33 @@ are the module's defaults unless a caller passes its own.
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .callback import CallbackRefused, callback_fields, verify_callback
 from .checks import check_ticket_request, parse_body
-from .settings import Env, OssSettings, S3Settings, Settings, load_oss, load_s3, load_settings
+from .errors import AccessDenied, NotConfigured
+from .settings import (
+    Env,
+    OssSettings,
+    S3Settings,
+    Settings,
+    load_callback_key_prefixes,
+    load_callback_url,
+    load_oss,
+    load_s3,
+    load_settings,
+)
 from .signers import OssV1Signer, OssV4Signer, S3SigV4Signer
 from .tickets import FormTarget, issue_ticket, seed_signature
 
 Clock = Callable[[], datetime]
 TokenSource = Callable[[], str]
+
+log = logging.getLogger("signpost.callback")
 
 
 def utc_now() -> datetime:
@@ -64,7 +79,11 @@ def upload_ticket(
     settings = load_settings(env)
     request = check_ticket_request(parse_body(body), settings)
     target = form_target(settings, env)
-    ticket = issue_ticket(request, settings, target, now=clock(), token=token(), user=user)
+    callback_url = load_callback_url(env) if settings.provider == "oss" else None
+    extra = callback_fields(callback_url, request.filename, user) if callback_url else None
+    ticket = issue_ticket(
+        request, settings, target, now=clock(), token=token(), user=user, extra_fields=extra
+    )
     return ticket.to_dict()
 
 
@@ -75,3 +94,22 @@ def seed_policy(
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
     return seed_signature(settings, target, now=clock(), token=token())
+
+
+def oss_callback(headers: Mapping[str, str], body: bytes | str, env: Env) -> dict[str, Any]:
+    """``POST /oss-callback``: log the upload OSS reports, once its signature holds.
+
+    A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
+    """
+    callback_url = load_callback_url(env)
+    if callback_url is None:
+        raise NotConfigured("OSS_CALLBACK_URL")
+    trusted = load_callback_key_prefixes(env)
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    try:
+        upload = verify_callback(headers, raw, callback_url, trusted)
+    except CallbackRefused as refusal:
+        log.warning("callback refused: %s", refusal.reason)
+        raise AccessDenied("The callback could not be verified.") from None
+    log.info(upload.log_line())
+    return upload.answer()

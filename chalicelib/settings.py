@@ -28,6 +28,17 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _ENDPOINT = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _UPLOAD_DIR = re.compile(r"(?:[A-Za-z0-9!_.*'()-]+/)+")
+# One percent-encoded http(s) URL, as OSS wants its callbackUrl: no ``;``
+# (OSS's separator for several URLs), no fragment, no spaces or non-ASCII.
+_URL_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,=:@/-]|%[0-9A-Fa-f]{2})"
+_CALLBACK_URL = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:/{_URL_CHAR}*)?(?:\?(?:{_URL_CHAR}|\?)*)?"
+)
+# A key URL prefix ends right after a host (and port) or a path segment, so
+# ``http://127.0.0.1:9000/`` can never match ``http://127.0.0.1:9000.evil/``.
+_KEY_URL_PREFIX = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/(?:[A-Za-z0-9._~-]+/)*")
+# Where OSS publishes the key it signs callbacks with.
+OSS_CALLBACK_KEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
 
 
 @dataclass(frozen=True)
@@ -171,3 +182,22 @@ def load_s3(env: Env) -> S3Settings:
         url=url.rstrip("/"),
         credentials=_credentials(env, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
     )
+
+
+def load_callback_url(env: Env) -> str | None:
+    """``OSS_CALLBACK_URL``: where OSS calls back after an upload, or None (no callback)."""
+    if _get(env, "OSS_CALLBACK_URL") is None:
+        return None
+    return _matching(env, "OSS_CALLBACK_URL", _CALLBACK_URL)
+
+
+def load_callback_key_prefixes(env: Env) -> tuple[str, ...]:
+    """The URL prefixes a callback's public key may be fetched from.
+
+    Only OSS's own, unless ``OSS_CALLBACK_PUBKEY_URL_PREFIX`` adds one: that
+    is for ``make run`` and tests, whose dev bucket serves its own key.
+    """
+    if _get(env, "OSS_CALLBACK_PUBKEY_URL_PREFIX") is None:
+        return OSS_CALLBACK_KEY_URL_PREFIXES
+    prefix = _matching(env, "OSS_CALLBACK_PUBKEY_URL_PREFIX", _KEY_URL_PREFIX)
+    return (*OSS_CALLBACK_KEY_URL_PREFIXES, prefix)

@@ -1,0 +1,236 @@
+"""OSS upload callbacks (SPEC section 8): what a ticket asks OSS to send
+back, and the proof that a call to ``POST /oss-callback`` came from OSS.
+
+OSS signs each callback with its own RSA key: ``authorization`` is the base64
+PKCS#1 v1.5 signature, with MD5, of the URL-decoded path of the callback URL,
+its query string (``?`` and all) if any, ``\\n`` and the body. The key's URL
+travels base64-encoded in ``x-oss-pub-key-url``; it is fetched only from
+OSS's own host (or a prefix the settings add for a dev bucket), so the route
+can never be made to reach anywhere else.
+
+A call is refused with :class:`CallbackRefused`; its reason is for the log
+only, the caller gets a generic ``AccessDenied``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+# The body OSS posts back, as JSON. With ``callbackBodyType`` JSON, OSS puts
+# each variable in as a JSON value, quoted and escaped, so the template leaves
+# ``${...}`` bare: a filename with quotes or backslashes still gives valid JSON.
+CALLBACK_BODY = (
+    '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
+    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user}}'
+)
+CALLBACK_BODY_TYPE = "application/json"
+
+KEY_URL_HEADER = "x-oss-pub-key-url"
+SIGNATURE_HEADER = "authorization"
+KEY_FETCH_TIMEOUT = 3.0  # seconds: OSS gives up on a callback after 5
+MAX_KEY_BYTES = 16 * 1024  # a PEM public key is well under 1 KiB
+MAX_KEY_URL_CHARS = 1024
+MAX_HEADER_CHARS = 4096
+_KEY_URL = re.compile(r"[!-~]+")  # printable ASCII, no spaces
+
+# Public keys by URL: fetched once per warm function, then reused.
+_PUBLIC_KEYS: dict[str, RSAPublicKey] = {}
+
+
+class CallbackRefused(Exception):
+    """A callback that is not proven to come from OSS. The reason is for logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def callback_fields(callback_url: str, filename: str, user: str | None) -> dict[str, str]:
+    """The form fields that make OSS call ``callback_url`` after the upload.
+
+    ``callback`` is the base64 JSON OSS reads; ``x:filename`` and ``x:user``
+    are the custom variables its body refers to (PostObject takes them as
+    form fields). The ticket binds all three in its policy.
+    """
+    document = {
+        "callbackUrl": callback_url,
+        "callbackBody": CALLBACK_BODY,
+        "callbackBodyType": CALLBACK_BODY_TYPE,
+    }
+    text = json.dumps(document, separators=(",", ":"))
+    return {
+        "callback": base64.b64encode(text.encode("ascii")).decode("ascii"),
+        "x:filename": filename,
+        "x:user": user or "",
+    }
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What a verified callback says was stored."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int | None
+    mime_type: str
+    filename: str
+    user: str
+
+    def log_line(self) -> str:
+        """One JSON line: escaped, so a filename cannot forge another log line."""
+        return json.dumps({"event": "upload", **asdict(self)}, ensure_ascii=False)
+
+    def answer(self) -> dict[str, Any]:
+        """The callback's answer, which OSS hands to the uploader as is."""
+        return {"status": "ok", "key": self.key}
+
+
+def signed_target(callback_url: str) -> bytes:
+    """The part of the string to sign that comes from the URL OSS called.
+
+    Taken from the configured callback URL, not from the request: behind API
+    Gateway the function sees neither the stage prefix nor the raw query.
+    """
+    parts = urlsplit(callback_url)
+    query = b"?" + parts.query.encode("ascii") if parts.query else b""
+    return unquote_to_bytes(parts.path or "/") + query
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise CallbackRefused(f"no {name} header")
+    if len(value) > MAX_HEADER_CHARS:
+        raise CallbackRefused(f"{name} header too long")
+    return value
+
+
+def _base64(value: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise CallbackRefused(f"{name} header is not base64") from None
+
+
+def key_url(headers: Mapping[str, str], trusted_prefixes: tuple[str, ...]) -> str:
+    """The public key's URL, if it is under a trusted prefix; else refused."""
+    raw = _base64(_header(headers, KEY_URL_HEADER), KEY_URL_HEADER)
+    try:
+        url = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise CallbackRefused("public key URL is not ASCII") from None
+    if len(url) > MAX_KEY_URL_CHARS or not _KEY_URL.fullmatch(url):
+        raise CallbackRefused("public key URL is malformed")
+    if not url.startswith(trusted_prefixes):
+        raise CallbackRefused("public key URL is not on a trusted host")
+    return url
+
+
+def fetch_public_key(url: str) -> bytes:
+    """The PEM at ``url``: one GET, no redirects, a short timeout, a size cap."""
+    import requests
+
+    try:
+        with requests.get(
+            url, timeout=KEY_FETCH_TIMEOUT, stream=True, allow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                raise CallbackRefused(f"public key URL answered {response.status_code}")
+            pem = b""
+            for chunk in response.iter_content(4096):
+                pem += chunk
+                if len(pem) > MAX_KEY_BYTES:
+                    raise CallbackRefused("public key is too large")
+    except requests.RequestException as error:
+        raise CallbackRefused(f"public key fetch failed: {type(error).__name__}") from None
+    return pem
+
+
+def public_key(url: str) -> RSAPublicKey:
+    """The RSA key at ``url``, from the cache or fetched once."""
+    if url not in _PUBLIC_KEYS:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            key = load_pem_public_key(fetch_public_key(url))
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise CallbackRefused("public key is not a PEM public key") from None
+        if not isinstance(key, RSAPublicKey):
+            raise CallbackRefused("public key is not an RSA key")
+        _PUBLIC_KEYS[url] = key
+    return _PUBLIC_KEYS[url]
+
+
+def check_signature(key: RSAPublicKey, signature: bytes, message: bytes) -> None:
+    """RSA PKCS#1 v1.5 over MD5 of ``message``, as OSS signs."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.hashes import MD5
+
+    try:
+        key.verify(signature, message, PKCS1v15(), MD5())
+    except InvalidSignature:
+        raise CallbackRefused("signature does not match") from None
+
+
+def _text(document: Mapping[str, Any], name: str) -> str:
+    value = document.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _size(value: Any) -> int | None:
+    """OSS may send the size as a number or as a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def parse_upload(body: bytes) -> Upload:
+    """The upload a verified body describes, in :data:`CALLBACK_BODY`'s shape."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise CallbackRefused("body is not JSON") from None
+    if not isinstance(document, dict) or not _text(document, "object"):
+        raise CallbackRefused("body does not name an object")
+    return Upload(
+        bucket=_text(document, "bucket"),
+        key=_text(document, "object"),
+        etag=_text(document, "etag"),
+        size=_size(document.get("size")),
+        mime_type=_text(document, "mimeType"),
+        filename=_text(document, "filename"),
+        user=_text(document, "user"),
+    )
+
+
+def verify_callback(
+    headers: Mapping[str, str],
+    body: bytes,
+    callback_url: str,
+    trusted_prefixes: tuple[str, ...],
+) -> Upload:
+    """The upload a callback reports, once it is proven to come from OSS.
+
+    Every header is checked before the key is fetched, and the signature
+    before a byte of the body is read.
+    """
+    url = key_url(headers, trusted_prefixes)
+    signature = _base64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
+    check_signature(public_key(url), signature, signed_target(callback_url) + b"\n" + body)
+    return parse_upload(body)

@@ -1,0 +1,468 @@
+"""The OSS upload callback (SPEC section 8), through the app as OSS sees it.
+
+A key pair is made here and its public half served with ``responses`` at the
+URL OSS would name; the calls are signed the way OSS documents: RSA PKCS#1
+v1.5 over MD5 of the URL-decoded path, ``?query`` if any, ``\\n`` and the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+from chalice.test import Client
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.hashes import MD5
+
+from app import app
+from chalicelib import callback, handlers
+from chalicelib.errors import NotConfigured
+
+KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
+# Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.
+CALLBACK_URL = "https://abc123.execute-api.cn-hangzhou.example.com/api/oss-callback"
+SIGNED_PATH = b"/api/oss-callback"
+OSS_ENV = {
+    "OSS_BUCKET": "signpost-test",
+    "OSS_REGION": "cn-hangzhou",
+    "OSS_ACCESS_KEY_ID": "LTAI-test-id",
+    "OSS_ACCESS_KEY_SECRET": "test-secret-not-real",
+}
+
+
+def body_for(filename: str = "cat.png", user: str = "alice", size: Any = 1234) -> bytes:
+    """A body as OSS builds it from the ticket's template (values as JSON)."""
+    return json.dumps(
+        {
+            "bucket": "signpost-test",
+            "object": f"uploads/{user}/0123456789abcdef0123456789abcdef/{filename}",
+            "etag": '"D41D8CD98F00B204E9800998ECF8427E"',
+            "size": size,
+            "mimeType": "image/png",
+            "filename": filename,
+            "user": user,
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key: Any) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), MD5())).decode("ascii")
+
+
+def headers_for(key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH,
+                key_url: str = KEY_URL) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "x-oss-pub-key-url": base64.b64encode(key_url.encode("ascii")).decode("ascii"),
+        "authorization": sign(key, target + b"\n" + body),
+    }
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("OSS_", "ALIBABA_CLOUD_", "AWS_", "S3_", "STORAGE_", "AUTH_")):
+            monkeypatch.delenv(name)
+    for name, value in OSS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
+    monkeypatch.setattr(callback, "_PUBLIC_KEYS", {})
+
+
+@pytest.fixture
+def key_server(private_key: rsa.RSAPrivateKey) -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(KEY_URL, body=pem(private_key))
+        yield rsps
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The app's log: Chalice's logger does not propagate to the root's capture."""
+    logger = logging.getLogger("signpost")
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="signpost")
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+def post(body: bytes, headers: dict[str, str]) -> Any:
+    with Client(app) as client:
+        return client.http.post("/oss-callback", headers=headers, body=body)
+
+
+def refused(response: Any) -> bool:
+    return response.status_code == 403 and json.loads(response.body) == {
+        "error": {"code": "AccessDenied", "message": "The callback could not be verified."}
+    }
+
+
+# --- a real call passes ---------------------------------------------------------
+
+
+def test_signed_call_is_answered_with_json_and_logged(private_key, key_server, logs):
+    body = body_for(filename='my "cat" ${object} 猫.png')
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 200
+    key = "uploads/alice/0123456789abcdef0123456789abcdef/my \"cat\" ${object} 猫.png"
+    assert json.loads(response.body) == {"status": "ok", "key": key}
+    messages = [record.getMessage() for record in logs.records]
+    uploads = [json.loads(line) for line in messages if '"event": "upload"' in line]
+    assert uploads == [
+        {
+            "event": "upload",
+            "bucket": "signpost-test",
+            "key": key,
+            "etag": '"D41D8CD98F00B204E9800998ECF8427E"',
+            "size": 1234,
+            "mime_type": "image/png",
+            "filename": 'my "cat" ${object} 猫.png',
+            "user": "alice",
+        }
+    ]
+    # One line: a filename cannot start a forged log line.
+    assert all("\n" not in r.getMessage() for r in logs.records)
+
+
+def test_size_sent_as_a_string_is_logged_as_a_number(private_key, key_server, logs):
+    body = body_for(size="1234")
+    assert post(body, headers_for(private_key, body)).status_code == 200
+    assert '"size": 1234' in logs.text
+
+
+def test_query_string_of_the_callback_url_is_signed(private_key, key_server, monkeypatch):
+    url = "https://api.example.com/api/oss-callback?from=oss&v=%E4%B8%80"
+    monkeypatch.setenv("OSS_CALLBACK_URL", url)
+    body = body_for()
+    good = headers_for(private_key, body, target=b"/api/oss-callback?from=oss&v=%E4%B8%80")
+    assert post(body, good).status_code == 200
+    without_query = headers_for(private_key, body, target=b"/api/oss-callback")
+    assert refused(post(body, without_query))
+
+
+def test_path_is_url_decoded_before_signing(private_key, key_server, monkeypatch):
+    monkeypatch.setenv("OSS_CALLBACK_URL", "https://api.example.com/api/oss%2Dcallback")
+    body = body_for()
+    decoded = headers_for(private_key, body, target=b"/api/oss-callback")
+    assert post(body, decoded).status_code == 200
+    assert refused(post(body, headers_for(private_key, body, target=b"/api/oss%2Dcallback")))
+
+
+def test_the_key_is_fetched_once_for_many_calls(private_key, key_server):
+    for user in ("alice", "bob", "carol"):
+        body = body_for(user=user)
+        assert post(body, headers_for(private_key, body)).status_code == 200
+    assert len(key_server.calls) == 1
+
+
+# --- forgeries are refused ----------------------------------------------------
+
+
+def test_changed_body_is_refused(private_key, key_server):
+    headers = headers_for(private_key, body_for(user="alice"))
+    assert refused(post(body_for(user="mallory"), headers))
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"/oss-callback", b"/api/other", b"/api/oss-callback?x=1", b"/api/oss-callback/"],
+    ids=["no-stage", "other-path", "added-query", "trailing-slash"],
+)
+def test_signature_for_another_path_or_query_is_refused(private_key, key_server, target):
+    body = body_for()
+    assert refused(post(body, headers_for(private_key, body, target=target)))
+
+
+def test_signature_over_md5_of_something_else_is_refused(private_key, key_server):
+    body = body_for()
+    headers = headers_for(private_key, body)
+    headers["authorization"] = sign(private_key, b"something else")
+    assert refused(post(body, headers))
+
+
+def test_signature_by_another_key_is_refused(key_server):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    body = body_for()
+    assert refused(post(body, headers_for(other, body)))
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda sig: base64.b64encode(base64.b64decode(sig)[:-1]).decode(),
+        lambda sig: sig[:-4],
+        lambda sig: sig + "!",
+        lambda sig: "",
+        lambda sig: "A" * 10000,
+    ],
+    ids=["truncated-bytes", "truncated-base64", "not-base64", "empty", "huge"],
+)
+def test_malformed_signature_is_refused(private_key, key_server, mangle):
+    body = body_for()
+    headers = headers_for(private_key, body)
+    headers["authorization"] = mangle(headers["authorization"])
+    assert refused(post(body, headers))
+
+
+@pytest.mark.parametrize("missing", ["x-oss-pub-key-url", "authorization"])
+def test_missing_header_is_refused_without_fetching(private_key, key_server, missing):
+    body = body_for()
+    headers = headers_for(private_key, body)
+    del headers[missing]
+    assert refused(post(body, headers))
+    assert len(key_server.calls) == 0
+
+
+@pytest.mark.parametrize(
+    "key_url",
+    [
+        "https://evil.example.com/callback_pub_key_v1.pem",
+        "https://gosspublic.alicdn.com.evil.example.com/callback_pub_key_v1.pem",
+        "https://gosspublic.alicdn.com@evil.example.com/callback_pub_key_v1.pem",
+        "https://gosspublic.alicdn.com:8443/callback_pub_key_v1.pem",
+        "http://127.0.0.1:9000/callback_pub_key_v1.pem",
+        "http://169.254.169.254/latest/meta-data/",
+        "ftp://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+        "https://gosspublic.alicdn.com/ key.pem",
+    ],
+)
+def test_key_url_off_oss_is_refused_and_never_fetched(private_key, key_url):
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        # The attacker's key really is served there: only the host check stops it.
+        rsps.get(re.compile(r".*"), body=pem(private_key))
+        assert refused(post(body, headers_for(private_key, body, key_url=key_url)))
+        assert len(rsps.calls) == 0
+
+
+def test_key_url_header_not_base64_is_refused(private_key, key_server):
+    body = body_for()
+    headers = headers_for(private_key, body)
+    headers["x-oss-pub-key-url"] = KEY_URL  # sent in the clear, not base64
+    assert refused(post(body, headers))
+    assert len(key_server.calls) == 0
+
+
+BAD_PEM = b"-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda key: {"status": 404, "body": b"<Error>NoSuchKey</Error>"},
+        lambda key: {"status": 200, "body": b"junk, not a key"},
+        lambda key: {"status": 200, "body": BAD_PEM},
+        # The right key, but past the size cap: never read to the end.
+        lambda key: {"status": 200, "body": key + b"#" * callback.MAX_KEY_BYTES},
+        lambda key: {"status": 302, "headers": {"Location": "https://evil.example.com/key.pem"}},
+        lambda key: {"status": 500, "body": key},
+    ],
+    ids=["404", "junk", "bad-pem", "too-large", "redirect", "500"],
+)
+def test_key_url_answering_something_else_is_refused(private_key, answer):
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(KEY_URL, **answer(pem(private_key)))
+        evil = rsps.get("https://evil.example.com/key.pem", body=pem(private_key))
+        assert refused(post(body, headers_for(private_key, body)))
+        assert refused(post(body, headers_for(private_key, body)))
+        assert evil.call_count == 0
+        assert len(rsps.calls) == 2  # a failure is not cached: the next call tries again
+
+
+def test_key_that_is_not_rsa_is_refused(private_key):
+    body = body_for()
+    with responses.RequestsMock() as rsps:
+        rsps.get(KEY_URL, body=pem(ec.generate_private_key(ec.SECP256R1())))
+        assert refused(post(body, headers_for(private_key, body)))
+
+
+def test_unreachable_key_url_is_refused(private_key):
+    body = body_for()
+    with responses.RequestsMock() as rsps:
+        rsps.get(KEY_URL, body=requests.ConnectionError("no route"))
+        assert refused(post(body, headers_for(private_key, body)))
+
+
+def test_signed_body_that_is_not_an_upload_is_refused(private_key, key_server):
+    for body in (b"not json", b"[1, 2]", b'{"bucket": "signpost-test"}'):
+        assert refused(post(body, headers_for(private_key, body)))
+
+
+def test_refusal_logs_a_reason_and_no_signature_material(private_key, key_server, logs):
+    body = body_for()
+    headers = headers_for(private_key, body)
+    headers["authorization"] = sign(private_key, b"something else")
+    assert refused(post(body, headers))
+    assert "callback refused: signature does not match" in logs.text
+    for secret in (headers["authorization"], headers["x-oss-pub-key-url"], KEY_URL):
+        assert secret not in logs.text
+
+
+# --- the local key URL setting (make run, tests) --------------------------------
+
+
+def test_local_key_url_is_trusted_only_when_configured(private_key, monkeypatch):
+    local = "http://127.0.0.1:9000/keys/callback.pem"
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(local, body=pem(private_key))
+        assert refused(post(body, headers_for(private_key, body, key_url=local)))
+        assert len(rsps.calls) == 0
+        monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000/keys/")
+        assert post(body, headers_for(private_key, body, key_url=local)).status_code == 200
+        assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000"),  # would match :90001
+        ("OSS_CALLBACK_PUBKEY_URL_PREFIX", "file:///etc/"),
+        ("OSS_CALLBACK_URL", "ftp://example.com/oss-callback"),
+        ("OSS_CALLBACK_URL", "https://a.example.com/cb;https://b.example.com/cb"),
+        ("OSS_CALLBACK_URL", "https://example.com/oss callback"),
+        ("OSS_CALLBACK_URL", "https://example.com/cb#fragment"),
+        ("OSS_CALLBACK_URL", "https://example.com/%zz"),
+    ],
+)
+def test_bad_setting_is_not_configured_naming_it(
+    private_key, key_server, monkeypatch, variable, value
+):
+    monkeypatch.setenv(variable, value)
+    body = body_for()
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 503
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "NotConfigured" and variable in error["message"]
+    assert value not in error["message"]
+
+
+def test_callback_route_without_callback_url_is_not_configured(
+    private_key, key_server, monkeypatch
+):
+    monkeypatch.delenv("OSS_CALLBACK_URL")
+    body = body_for()
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 503
+    assert "OSS_CALLBACK_URL" in json.loads(response.body)["error"]["message"]
+    assert len(key_server.calls) == 0
+
+
+# --- tickets carry the callback -----------------------------------------------------
+
+DOCUMENTED_BODY = (
+    '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
+    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user}}'
+)
+
+
+def ticket(filename: str = "cat.png", user: str | None = None) -> dict[str, Any]:
+    request = json.dumps({"filename": filename, "content_type": "image/png", "size": 1234})
+    return handlers.upload_ticket(request.encode(), dict(os.environ), user=user)
+
+
+def conditions(fields: dict[str, str]) -> list[Any]:
+    return json.loads(base64.b64decode(fields["policy"]))["conditions"]
+
+
+def test_ticket_carries_the_documented_callback_bound_in_the_policy():
+    filename = 'my "cat" ${object} 猫.png'
+    fields = ticket(filename, user="alice")["fields"]
+    assert json.loads(base64.b64decode(fields["callback"])) == {
+        "callbackUrl": CALLBACK_URL,
+        "callbackBody": DOCUMENTED_BODY,
+        "callbackBodyType": "application/json",
+    }
+    assert fields["x:filename"] == filename
+    assert fields["x:user"] == "alice"
+    bound = conditions(fields)
+    for name in ("callback", "x:filename", "x:user"):
+        assert ["eq", f"${name}", fields[name]] in bound
+    names = list(fields)
+    assert names.index("key") < names.index("callback") < names.index("success_action_status")
+
+
+def test_ticket_without_a_user_sends_an_empty_user():
+    fields = ticket()["fields"]
+    assert fields["x:user"] == ""
+    assert ["eq", "$x:user", ""] in conditions(fields)
+
+
+def test_ticket_through_the_route_carries_the_callback():
+    with Client(app) as client:
+        response = client.http.post(
+            "/upload-tickets",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"filename": "cat.png", "content_type": "image/png"}).encode(),
+        )
+    assert response.status_code == 200
+    fields = json.loads(response.body)["fields"]
+    assert {"callback", "x:filename", "x:user"} <= set(fields)
+    assert ["eq", "$callback", fields["callback"]] in conditions(fields)
+
+
+def test_no_callback_without_the_setting_or_on_s3(monkeypatch):
+    monkeypatch.delenv("OSS_CALLBACK_URL")
+    assert not {"callback", "x:filename", "x:user"} & set(ticket()["fields"])
+    monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
+    s3 = {
+        "STORAGE_PROVIDER": "s3",
+        "S3_BUCKET": "signpost-test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDTEST",
+        "AWS_SECRET_ACCESS_KEY": "s3-secret",
+    }
+    for name, value in s3.items():
+        monkeypatch.setenv(name, value)
+    assert not {"callback", "x:filename", "x:user"} & set(ticket()["fields"])
+
+
+def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, logs):
+    """OSS fills the template with JSON values (the docs' callbackBodyType
+    rule); do the same with an awkward filename and post it back."""
+    filename = 'a "b" ${x:user} c\u00e9 猫.png'
+    fields = ticket(filename, user="alice")["fields"]
+    template = json.loads(base64.b64decode(fields["callback"]))["callbackBody"]
+    values = {
+        "bucket": "signpost-test", "object": "uploads/alice/x/" + filename, "etag": '"ETAG"',
+        "size": "1234", "mimeType": "image/png",
+        "x:filename": fields["x:filename"], "x:user": fields["x:user"],
+    }
+    body = re.sub(r"\$\{([^}]+)\}", lambda m: json.dumps(values[m.group(1)]), template).encode()
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 200
+    assert json.loads(response.body)["key"] == "uploads/alice/x/" + filename
+    assert f'"filename": {json.dumps(filename, ensure_ascii=False)}' in logs.text
+
+
+
+def test_ticket_with_a_bad_callback_url_is_not_configured(monkeypatch):
+    monkeypatch.setenv("OSS_CALLBACK_URL", "https://a.example.com/cb;https://b.example.com/cb")
+    with pytest.raises(NotConfigured, match="OSS_CALLBACK_URL"):
+        ticket()
+    # The key URL prefix is the callback route's business, not the ticket's.
+    monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
+    monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "not a url")
+    assert "callback" in ticket()["fields"]
