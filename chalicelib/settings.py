@@ -1,7 +1,7 @@
 """Settings from the environment (SPEC section 5), read per request.
 
-Each loader takes a mapping (``os.environ`` in production, a plain dict in
-tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
+Each loader takes a mapping (:func:`current_env` in production, a plain dict
+in tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
 naming the variable at fault, never its value. Common settings and each
 provider's are loaded apart, so a broken S3 variable does not take down OSS.
 """

@@ -177,6 +177,17 @@ def test_context_keys_are_never_paired_with_a_stale_environment_token(
     assert_signed_with(body["fields"], Credentials(CONTEXT_KEY_ID, CONTEXT_SECRET))
 
 
+def test_explicit_oss_keys_still_win_over_the_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC section 5: the ALIBABA_CLOUD_* keys only when OSS_* are absent."""
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "LTAIexplicitKeyId")
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", ENV_SECRET)
+    response, body = call(ticket_request(), fc_context())
+    assert response["statusCode"] == 200
+    assert body["fields"]["x-oss-credential"].startswith("LTAIexplicitKeyId/")
+    assert "x-oss-security-token" not in body["fields"]
+    assert_signed_with(body["fields"], Credentials("LTAIexplicitKeyId", ENV_SECRET))
+
+
 def test_one_requests_keys_do_not_reach_the_next() -> None:
     first, _ = call(ticket_request(), fc_context())
     assert first["statusCode"] == 200
