@@ -38,7 +38,7 @@ def match_route(path: str) -> tuple[str, dict[str, str]] | None:
         pattern = route.split("/")
         if len(pattern) != len(segments):
             continue
-        captured = {}
+        captured: dict[str, str] = {}
         for expected, actual in zip(pattern, segments):
             if expected.startswith("{") and expected.endswith("}") and actual:
                 captured[expected[1:-1]] = actual
