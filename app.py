@@ -7,7 +7,6 @@ edge every answer passes through (error shape, ``Cache-Control``).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from chalice import Chalice, Response
 from chalicelib import handlers
 from chalicelib.cors import allowed_origins, cors_headers
 from chalicelib.errors import NotConfigured, SignpostError
+from chalicelib.settings import current_env
 
 app = Chalice(app_name="signpost")
 app.log.setLevel(logging.INFO)
@@ -44,7 +44,7 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     preflight is answered here; routes list ``OPTIONS`` only so that API
     Gateway forwards it."""
     try:
-        origins = allowed_origins(os.environ)
+        origins = allowed_origins(current_env())
     except NotConfigured as error:
         origins, response = frozenset(), refusal(error)
     else:
@@ -62,15 +62,15 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
 
 @app.route("/upload-tickets", methods=["POST", "OPTIONS"], content_types=JSON_BODIES)
 def upload_tickets() -> Response:
-    return answer(lambda: handlers.upload_ticket(app.current_request.raw_body, os.environ))
+    return answer(lambda: handlers.upload_ticket(app.current_request.raw_body, current_env()))
 
 
 @app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
 def seed_policy() -> Response:
-    return answer(lambda: handlers.seed_policy(os.environ))
+    return answer(lambda: handlers.seed_policy(current_env()))
 
 
 @app.route("/oss-callback", methods=["POST"])
 def oss_callback() -> Response:
     request = app.current_request
-    return answer(lambda: handlers.oss_callback(request.headers, request.raw_body, os.environ))
+    return answer(lambda: handlers.oss_callback(request.headers, request.raw_body, current_env()))

@@ -72,3 +72,10 @@ class NotConfigured(SignpostError):
     def __init__(self, variable: str, problem: str = "is not set") -> None:
         super().__init__(f"The service is not configured: {variable} {problem}.")
         self.variable = variable
+
+
+class NotFound(SignpostError):
+    """No route at this path: what a platform adapter answers itself,
+    since only API Gateway routes by the app's table before calling it."""
+
+    status = 404

@@ -1,15 +1,19 @@
 """Settings from the environment (SPEC section 5), read per request.
 
-Each loader takes a mapping (``os.environ`` in production, a plain dict in
-tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
+Each loader takes a mapping (:func:`current_env` in production, a plain dict
+in tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
 naming the variable at fault, never its value. Common settings and each
 provider's are loaded apart, so a broken S3 variable does not take down OSS.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .content_types import MEDIA_RANGE
@@ -17,6 +21,8 @@ from .credentials import Credentials
 from .errors import NotConfigured
 
 Env = Mapping[str, str]
+
+_REQUEST_ENV: ContextVar[Env | None] = ContextVar("signpost_request_env", default=None)
 
 PROVIDERS = ("oss", "s3")
 AUTH_MODES = ("none", "api-key", "jwt")
@@ -68,6 +74,29 @@ class S3Settings:
     region: str
     url: str
     credentials: Credentials
+
+
+def current_env() -> Env:
+    """The variables this request sees: ``os.environ``, unless a platform
+    adapter laid values of its own over it with :func:`request_env`."""
+    env = _REQUEST_ENV.get()
+    return os.environ if env is None else env
+
+
+@contextmanager
+def request_env(overrides: Env) -> Iterator[Env]:
+    """Lay ``overrides`` over ``os.environ`` for the current request only.
+
+    Function Compute hands each invocation its role's keys. Written into
+    ``os.environ`` they would outlive the request and race between an
+    instance's concurrent requests; a context variable is per thread.
+    """
+    env: Env = ChainMap(dict(overrides), os.environ)
+    token = _REQUEST_ENV.set(env)
+    try:
+        yield env
+    finally:
+        _REQUEST_ENV.reset(token)
 
 
 def _get(env: Env, name: str, default: str | None = None) -> str | None:
@@ -172,10 +201,27 @@ def load_oss(env: Env, signature_version: str | None = None) -> OssSettings:
     )
 
 
+def default_s3_url(bucket: str, region: str) -> str:
+    """The regional endpoint, virtual-hosted unless the name has a dot.
+
+    ``*.s3.REGION.amazonaws.com``'s certificate covers one label, so a dotted
+    bucket is addressed by path, as botocore does.
+    """
+    if "." in bucket:
+        return f"https://s3.{region}.amazonaws.com/{bucket}"
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
+
+
 def load_s3(env: Env) -> S3Settings:
+    """S3 settings; the keys are the ones Lambda sets from the function's role.
+
+    ``S3_REGION`` names the bucket's region when it is not the function's:
+    Lambda reserves ``AWS_REGION``, so a deployment cannot change it.
+    """
     bucket = _matching(env, "S3_BUCKET", _BUCKET_NAME)
-    region = _matching(env, "AWS_REGION", _REGION)
-    url = _matching(env, "S3_ENDPOINT", _ENDPOINT, f"https://{bucket}.s3.{region}.amazonaws.com")
+    region_variable = "S3_REGION" if _get(env, "S3_REGION") else "AWS_REGION"
+    region = _matching(env, region_variable, _REGION)
+    url = _matching(env, "S3_ENDPOINT", _ENDPOINT, default_s3_url(bucket, region))
     return S3Settings(
         bucket=bucket,
         region=region,

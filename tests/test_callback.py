@@ -12,31 +12,24 @@ import json
 import os
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 import responses
-from chalice.test import Client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.hashes import MD5
 
-from app import app
 from chalicelib import callback, handlers
 from chalicelib.errors import NotConfigured
+from tests.conftest import api_client
 
 KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 # Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.
 CALLBACK_URL = "https://abc123.execute-api.cn-hangzhou.example.com/api/oss-callback"
 SIGNED_PATH = b"/api/oss-callback"
-OSS_ENV = {
-    "OSS_BUCKET": "signpost-test",
-    "OSS_REGION": "cn-hangzhou",
-    "OSS_ACCESS_KEY_ID": "LTAI-test-id",
-    "OSS_ACCESS_KEY_SECRET": "test-secret-not-real",
-}
 
 
 def body_for(filename: str = "cat.png", user: str = "alice", size: Any = 1234) -> bytes:
@@ -80,13 +73,8 @@ def headers_for(key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH
 
 
 @pytest.fixture(autouse=True)
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("OSS_", "ALIBABA_CLOUD_", "AWS_", "S3_", "STORAGE_", "AUTH_")):
-            monkeypatch.delenv(name)
-    for name, value in OSS_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
+def callback_env(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+    env(OSS_CALLBACK_URL=CALLBACK_URL)
     monkeypatch.setattr(callback, "_PUBLIC_KEYS", {})
 
 
@@ -108,8 +96,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]
 
 
 def post(body: bytes, headers: dict[str, str]) -> Any:
-    with Client(app) as client:
-        return client.http.post("/oss-callback", headers=headers, body=body)
+    return api_client().post("/oss-callback", headers=headers, body=body)
 
 
 def refused(response: Any) -> bool:
@@ -411,12 +398,11 @@ def test_ticket_without_a_user_sends_an_empty_user():
 
 
 def test_ticket_through_the_route_carries_the_callback():
-    with Client(app) as client:
-        response = client.http.post(
-            "/upload-tickets",
-            headers={"Content-Type": "application/json"},
-            body=json.dumps({"filename": "cat.png", "content_type": "image/png"}).encode(),
-        )
+    response = api_client().post(
+        "/upload-tickets",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"filename": "cat.png", "content_type": "image/png"}).encode(),
+    )
     assert response.status_code == 200
     fields = json.loads(response.body)["fields"]
     assert {"callback", "x:filename", "x:user"} <= set(fields)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Deploy one stage to AWS in one command: `chalice package`, then CloudFormation.
+# CloudFormation keeps the deployment's state, so a CI runner needs no
+# .chalice/deployed/ (which `chalice deploy` would leave on the runner).
+#   usage: deploy/aws.sh dev|prod
+# Needs AWS credentials and AWS_DEFAULT_REGION in the environment, and
+# ARTIFACT_BUCKET: an S3 bucket that holds the uploaded deployment packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage="${1:?usage: deploy/aws.sh dev|prod}"
+: "${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to a bucket for deployment packages}"
+chalice="${CHALICE:-.venv/bin/chalice}"
+out="build/aws-$stage"
+stack="signpost-$stage"
+
+rm -rf "$out"
+"$chalice" package --stage "$stage" "$out"
+aws cloudformation package --template-file "$out/sam.json" \
+    --s3-bucket "$ARTIFACT_BUCKET" --s3-prefix "signpost/$stage" \
+    --output-template-file "$out/packaged.yaml"
+aws cloudformation deploy --template-file "$out/packaged.yaml" --stack-name "$stack" \
+    --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
+aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text

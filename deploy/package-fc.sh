@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Build the directory Function Compute runs (s.yaml's `code`): app.py, fc.py,
+# chalicelib/, Chalice's runtime module, and requirements.txt as Linux wheels
+# for FC's Python, not the build machine's (cryptography's cffi is compiled
+# per Python version, so Lambda's package cannot be reused as it is).
+#   usage: deploy/package-fc.sh [OUT_DIR]   (default build/fc)
+# PYTHON: a Python with chalice installed (default .venv/bin/python);
+# FC_PYTHON_VERSION: the function's runtime (default 3.12, as in s.yaml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-build/fc}"
+python="${PYTHON:-.venv/bin/python}"
+target="${FC_PYTHON_VERSION:-3.12}"
+
+rm -rf "$out"
+mkdir -p "$out/chalice"
+"$python" -m pip install --quiet --disable-pip-version-check --no-compile --target "$out" \
+    --implementation cp --python-version "$target" --only-binary=:all: \
+    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+    -r requirements.txt
+# Like `chalice package`, ship only the module the app imports, not the CLI.
+chalice_dir="$("$python" -c 'import chalice, os; print(os.path.dirname(chalice.__file__))')"
+cp "$chalice_dir/__init__.py" "$chalice_dir/app.py" "$out/chalice/"
+cp -R app.py fc.py chalicelib "$out/"
+rm -rf "$out/bin"  # console scripts, never run on FC
+find "$out" -name __pycache__ -prune -exec rm -rf {} +

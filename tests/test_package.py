@@ -1,0 +1,228 @@
+"""Deployment: the stages' settings and IAM policies, and what gets shipped.
+
+The fast tests read ``.chalice/``, the policies and ``s.yaml``. The ``slow``
+ones build the real artifacts (``chalice package`` for SAM and Terraform,
+``deploy/package-fc.sh`` for Function Compute; wheels come from PyPI), then
+run a ticket request through each artifact with nothing but the standard
+library and the artifact on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.settings import load_oss, load_s3, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE = Path(sys.executable).with_name("chalice")
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+STAGES = ("dev", "prod")
+SECRETS = {
+    "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "API_KEYS", "JWT_SECRET",
+}
+LAMBDA_RESERVED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME"}
+NEVER_SHIPPED = ("tests/", "devbucket/", "frontend/", "bench/", "deploy/", ".chalice/",
+                 "botocore/", "boto3/")
+FAKE_AWS = {"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
+            "AWS_SECRET_ACCESS_KEY": "fake-secret-for-the-package-test"}
+
+
+def stage_env(stage: str) -> dict[str, str]:
+    """The variables Chalice gives the stage's function: shared, then the stage's."""
+    return {**CONFIG["environment_variables"], **CONFIG["stages"][stage]["environment_variables"]}
+
+
+def stage_policy(stage: str) -> dict[str, Any]:
+    policy_file = CONFIG["stages"][stage]["iam_policy_file"]
+    return json.loads((ROOT / ".chalice" / policy_file).read_text())
+
+
+def s_yaml() -> dict[str, Any]:
+    """s.yaml with its ``${vars.name}`` references resolved."""
+    document = yaml.safe_load((ROOT / "s.yaml").read_text())
+    names = document["vars"]
+    text = re.sub(r"\$\{vars\.(\w+)\}", lambda match: names[match[1]],
+                  (ROOT / "s.yaml").read_text())
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_has_its_own_policy_and_no_generated_one(stage: str) -> None:
+    assert CONFIG["autogen_policy"] is False
+    assert (ROOT / ".chalice" / CONFIG["stages"][stage]["iam_policy_file"]).is_file()
+    assert CONFIG["stages"][stage].get("autogen_policy", False) is False
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_settings_are_valid_and_hold_no_secret(stage: str) -> None:
+    env = stage_env(stage)
+    assert not SECRETS & set(env), "secrets come from the environment, never config.json"
+    assert not LAMBDA_RESERVED & set(env), "Lambda refuses to deploy reserved variables"
+    settings = load_settings(env)
+    assert settings.provider == "s3"
+    # The rest is what Lambda adds from the function's role and region.
+    assert load_s3({**env, **FAKE_AWS}).bucket == env["S3_BUCKET"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_grants_only_putobject_under_the_upload_prefix(stage: str) -> None:
+    env = stage_env(stage)
+    statements = stage_policy(stage)["Statement"]
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    actions = {
+        action
+        for statement in statements
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str)
+                       else statement["Action"])
+    }
+    assert {action for action in actions if not action.startswith("logs:")} == {"s3:PutObject"}
+    assert not any("*" in action for action in actions)
+    (s3,) = [statement for statement in statements if statement["Action"] == "s3:PutObject"]
+    assert s3["Resource"] == f"arn:aws:s3:::{env['S3_BUCKET']}/{env['UPLOAD_DIR']}*"
+
+
+def test_s_yaml_runs_fc_handler_with_valid_settings() -> None:
+    props = s_yaml()["resources"]["signpost"]["props"]
+    assert props["handler"] == "fc.handler"
+    script = (ROOT / "deploy" / "package-fc.sh").read_text()
+    # The wheels are built for the runtime the function declares.
+    assert props["runtime"] == "python" + re.search(r"FC_PYTHON_VERSION:-([0-9.]+)", script)[1]
+    assert props["code"] == "./build/fc"
+    env = {name: str(value) for name, value in props["environmentVariables"].items()}
+    assert not SECRETS & set(env)
+    assert load_settings(env).provider == "oss"
+    fake_role = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.fake", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "x"}
+    assert load_oss({**env, **fake_role}).bucket == env["OSS_BUCKET"]
+    trigger = props["triggers"][0]
+    assert trigger["triggerType"] == "http"
+    assert {"GET", "POST", "OPTIONS"} <= set(trigger["triggerConfig"]["methods"])
+
+
+def run(command: list[str], **env: str) -> None:
+    environment = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1", **env}
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True,
+                   timeout=300)
+
+
+def run_in_artifact(path: Path, code: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``code`` with only the standard library and the artifact importable;
+    it prints one JSON value."""
+    program = f"import sys, json\nsys.path.insert(0, {str(path)!r})\n{code}"
+    result = subprocess.run([sys.executable, "-S", "-c", program], env=env, cwd=path,
+                            check=True, capture_output=True, text=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+LAMBDA_EVENT = {
+    "resource": "/upload-tickets", "path": "/upload-tickets", "httpMethod": "POST",
+    "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None,
+    "requestContext": {"resourcePath": "/upload-tickets", "httpMethod": "POST",
+                       "path": "/api/upload-tickets"},
+    "body": json.dumps({"filename": "cat.png", "content_type": "image/png"}),
+    "isBase64Encoded": False,
+}
+
+
+@pytest.mark.slow
+def test_chalice_package_sam(tmp_path: Path) -> None:
+    out = tmp_path / "sam"
+    run([str(CHALICE), "package", "--stage", "dev", str(out)])
+    archive = out / "deployment.zip"
+    names = zipfile.ZipFile(archive).namelist()
+    assert "app.py" in names and "chalice/app.py" in names
+    shipped_core = {name for name in names if name.startswith("chalicelib/")}
+    assert shipped_core == {f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")}
+    for package in ("requests/__init__.py", "jwt/__init__.py", "cryptography/__init__.py"):
+        assert package in names
+    assert not [name for name in names if name.startswith(NEVER_SHIPPED) or name == "fc.py"]
+    print(f"\ndeployment.zip: {archive.stat().st_size} bytes")
+
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    function = resources["APIHandler"]["Properties"]
+    assert function["Handler"] == "app.app"
+    assert function["CodeUri"] == "./deployment.zip"
+    assert function["MemorySize"] == CONFIG["lambda_memory_size"]
+    assert function["Timeout"] == CONFIG["lambda_timeout"]
+    assert function["Tags"]["stage"] == "dev"
+    assert function["Environment"]["Variables"] == stage_env("dev")
+    assert function["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
+    (policy,) = resources["ApiHandlerRole"]["Properties"]["Policies"]
+    assert policy["PolicyDocument"] == stage_policy("dev")
+
+    # The package answers a ticket request on its own, as Lambda would run it.
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(archive).extractall(unpacked)
+    answer = run_in_artifact(
+        unpacked,
+        f"import app\nprint(json.dumps(app.app({LAMBDA_EVENT!r}, None)))",
+        {**stage_env("dev"), **FAKE_AWS, "AUTH_MODE": "none"},
+    )
+    assert answer["statusCode"] == 200
+    ticket = json.loads(answer["body"])
+    assert ticket["url"] == f"https://{stage_env('dev')['S3_BUCKET']}.s3.eu-central-1.amazonaws.com"
+    assert ticket["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+
+
+@pytest.mark.slow
+def test_chalice_package_terraform(tmp_path: Path) -> None:
+    out = tmp_path / "tf"
+    run([str(CHALICE), "package", "--pkg-format", "terraform", "--stage", "prod", str(out)])
+    assert (out / "deployment.zip").is_file()
+    resources = json.loads((out / "chalice.tf.json").read_text())["resource"]
+    function = resources["aws_lambda_function"]["api_handler"]
+    assert function["handler"] == "app.app"
+    assert function["memory_size"] == CONFIG["stages"]["prod"]["lambda_memory_size"]
+    assert function["environment"]["variables"] == stage_env("prod")
+    policy = resources["aws_iam_role_policy"]["api_handler_role"]["policy"]
+    assert json.loads(policy) == stage_policy("prod")
+
+
+@pytest.mark.slow
+def test_fc_package(tmp_path: Path) -> None:
+    out = tmp_path / "fc"
+    run([str(ROOT / "deploy" / "package-fc.sh"), str(out)], PYTHON=sys.executable)
+    shipped = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    assert {"fc.py", "app.py", "chalice/__init__.py", "chalice/app.py"} <= shipped
+    assert "chalice/cli/__init__.py" not in shipped
+    # Built for FC's Python 3.12, whatever Python ran the build.
+    assert "_cffi_backend.cpython-312-x86_64-linux-gnu.so" in shipped
+    assert not [name for name in shipped if name.startswith(NEVER_SHIPPED)]
+
+    props = s_yaml()["resources"]["signpost"]["props"]
+    env = {name: str(value) for name, value in props["environmentVariables"].items()}
+    event = {
+        "version": "v1", "rawPath": "/upload-tickets", "isBase64Encoded": False,
+        "body": json.dumps({"filename": "cat.png", "content_type": "image/png"}),
+        "headers": {"Content-Type": "application/json"}, "queryParameters": {},
+        "requestContext": {"requestId": "1-x", "http": {"method": "POST",
+                                                         "path": "/upload-tickets"}},
+    }
+    answer = run_in_artifact(
+        out,
+        "import fc, types\n"
+        "creds = types.SimpleNamespace(access_key_id='STS.pkg', access_key_secret='s', "
+        "security_token='t')\n"
+        f"print(json.dumps(fc.handler({json.dumps(event)!r}, "
+        "types.SimpleNamespace(credentials=creds))))",
+        {**env, "AUTH_MODE": "none"},
+    )
+    assert answer["statusCode"] == 200
+    fields = json.loads(answer["body"])["fields"]
+    assert fields["x-oss-credential"].startswith("STS.pkg/")
+    assert fields["x-oss-security-token"] == "t"
