@@ -100,7 +100,7 @@ def jwt_subject(token: str, auth: AuthSettings, jwks: JwksCache) -> str:
                 "enforce_minimum_key_length": True,
             },
         )
-    except (jwt.PyJWTError, RecursionError) as error:
+    except (jwt.PyJWTError, ValueError, RecursionError) as error:
         raise AccessDenied(_jwt_refusal(error)) from None
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
@@ -114,7 +114,8 @@ def jwks_kid(token: str) -> str:
 
     try:
         header = jwt.get_unverified_header(token)
-    except (jwt.PyJWTError, RecursionError):
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        # ValueError: text that is not UTF-8; RecursionError: deeply nested JSON.
         raise AccessDenied("The token is not a well-formed JWT.") from None
     if header.get("alg") not in JWKS_ALGORITHMS:
         raise AccessDenied("The token must be signed with " + " or ".join(JWKS_ALGORITHMS) + ".")
