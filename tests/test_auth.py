@@ -116,7 +116,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
-def jwks_mode(environment: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[responses.RequestsMock]:
+def jwks_mode(
+    environment: pytest.MonkeyPatch, clock: FakeClock
+) -> Iterator[responses.RequestsMock]:
     environment.setenv("AUTH_MODE", "jwt")
     environment.setenv("JWT_JWKS_URL", JWKS_URL)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -142,7 +144,9 @@ def client() -> Iterator[Client]:
         yield test_client
 
 
-def ask(client: Client, token: str | None, body: bytes | str = BODY, *, scheme: str = "Bearer") -> Any:
+def ask(
+    client: Client, token: str | None, body: bytes | str = BODY, *, scheme: str = "Bearer"
+) -> Any:
     headers = {"content-type": "application/json"}
     if token is not None:
         headers["authorization"] = f"{scheme} {token}"
@@ -198,7 +202,9 @@ def test_good_es256_token_passes(jwks_mode: Any, client: Client) -> None:
     assert json.loads(response.body)["key"].startswith("uploads/bob/")
 
 
-def test_keys_are_fetched_once_for_many_tokens(jwks_mode: Any, client: Client, clock: FakeClock) -> None:
+def test_keys_are_fetched_once_for_many_tokens(
+    jwks_mode: Any, client: Client, clock: FakeClock
+) -> None:
     for step in range(5):
         clock.now += 100
         assert ask(client, make_token(sub=f"user{step}")).status_code == 200
@@ -220,7 +226,9 @@ def test_keys_are_fetched_once_for_many_tokens(jwks_mode: Any, client: Client, c
     ids=["expired", "expired-beyond-leeway", "nbf-future", "iat-future", "no-exp", "no-sub",
          "empty-sub", "number-sub"],
 )
-def test_token_claims_refused(jwks_mode: Any, client: Client, claims: dict[str, Any], words: str) -> None:
+def test_token_claims_refused(
+    jwks_mode: Any, client: Client, claims: dict[str, Any], words: str
+) -> None:
     assert_refused(ask(client, make_token(**claims)), 403, "AccessDenied", words)
 
 
@@ -450,7 +458,8 @@ def test_api_key_in_another_scheme_is_401(api_key_mode: None, client: Client) ->
 
 
 def test_wrong_api_key_is_403(api_key_mode: None, client: Client) -> None:
-    for key in ("first-key-012", "first-key-01234", "FIRST-KEY-0123", "first-key-0123,second-key-4567"):
+    wrong = ("first-key-012", "first-key-01234", "FIRST-KEY-0123", "first-key-0123,second-key-4567")
+    for key in wrong:
         response = ask(client, key)
         assert_refused(response, 403, "AccessDenied", "API key")
         assert "WWW-Authenticate" not in response.headers
@@ -528,6 +537,8 @@ def test_distinct_subjects_get_distinct_safe_segments(first: str, second: str) -
         assert user_segment(first) != user_segment(second)
 
 
+# The environment and the JWKS fake stay the same for every example.
+FIXTURES_ARE_CONSTANT = [HealthCheck.function_scoped_fixture]
 TRICKY_NAMES = ["../bob/x.png", "bob/x.png", "..", "uploads/bob/y.png", "\\bob\\x.png", "bob"]
 ticket_requests = st.fixed_dictionaries(
     {
@@ -547,9 +558,11 @@ ticket_bodies = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES_ARE_CONSTANT)
 @given(body=ticket_requests.map(json.dumps) | ticket_bodies)
-def test_no_request_of_alice_reaches_bobs_prefix(jwks_mode: Any, client: Client, body: str | bytes) -> None:
+def test_no_request_of_alice_reaches_bobs_prefix(
+    jwks_mode: Any, client: Client, body: str | bytes
+) -> None:
     response = ask(client, ALICE, body)
     assert response.status_code < 500
     if response.status_code == 200:
@@ -583,7 +596,7 @@ def forged_tokens() -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=FIXTURES_ARE_CONSTANT)
 @given(
     authorization=st.one_of(
         st.none(),
