@@ -31,6 +31,7 @@ from chalicelib import auth
 from chalicelib.keys import user_segment
 
 JWKS_URL = "https://issuer.example.com/.well-known/jwks.json"
+API_KEY = "first-key-0123"
 SECRET = "s" * 64  # long enough for HS512 too, so refusing it is about the algorithm
 STORAGE = {
     "OSS_BUCKET": "bucket-one",
@@ -135,7 +136,7 @@ def secret_mode(environment: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def api_key_mode(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("AUTH_MODE", "api-key")
-    environment.setenv("API_KEYS", "first-key-0123, second-key-4567")
+    environment.setenv("API_KEYS", f"{API_KEY}, second-key-4567")
 
 
 @pytest.fixture
@@ -589,6 +590,9 @@ def forged_tokens() -> st.SearchStrategy[str]:
             make_token(kid="unknown"),
             unsigned_token({"alg": "none", "kid": "k1"}, {"sub": "alice", "exp": now + 300}),
             make_token(SECRET, "HS256"),
+            API_KEY[:-1],
+            API_KEY + "x",
+            API_KEY.upper(),
         ]),
         # One character of the header or payload changed: the signed text differs.
         st.builds(lambda i, c: ALICE[:i] + c + ALICE[i + 1:],
@@ -605,14 +609,24 @@ def forged_tokens() -> st.SearchStrategy[str]:
         st.builds("{} {}".format, st.sampled_from(["Bearer", "bearer", "Basic", "Token", ""]),
                   forged_tokens()),
         st.just("Bearer " + ALICE),
+        st.just("Bearer " + API_KEY),
     ),
     body=ticket_bodies,
     seed=st.booleans(),
 )
+@pytest.mark.parametrize("mode", ["jwt", "api-key"])
 def test_no_5xx_and_no_signature_without_valid_auth(
-    jwks_mode: Any, client: Client, authorization: str | None, body: str | bytes, seed: bool
+    jwks_mode: Any,
+    environment: pytest.MonkeyPatch,
+    client: Client,
+    mode: str,
+    authorization: str | None,
+    body: str | bytes,
+    seed: bool,
 ) -> None:
-    valid = authorization == "Bearer " + ALICE
+    environment.setenv("AUTH_MODE", mode)
+    environment.setenv("API_KEYS", API_KEY)
+    valid = authorization == "Bearer " + (ALICE if mode == "jwt" else API_KEY)
     headers = {"content-type": "application/json"}
     if authorization is not None:
         headers["authorization"] = authorization
