@@ -13,6 +13,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib import handlers
+from chalicelib.auth import authenticate
 from chalicelib.cors import allowed_origins, cors_headers
 from chalicelib.errors import NotConfigured, SignpostError
 from chalicelib.settings import current_env
@@ -24,9 +25,16 @@ JSON_BODIES = ["application/json", "text/plain"]
 
 
 def refusal(error: SignpostError) -> Response:
-    level = logging.ERROR if isinstance(error, NotConfigured) else logging.INFO
+    level = logging.ERROR if error.status >= 500 else logging.INFO
     app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
-    return Response(body=error.to_dict(), status_code=error.status)
+    # RFC 9110: a 401 names the scheme that would be accepted.
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    return Response(body=error.to_dict(), status_code=error.status, headers=headers)
+
+
+def caller() -> str | None:
+    """The caller's ``user/`` segment (SPEC section 6), or the refusal."""
+    return authenticate(app.current_request.headers.get("authorization"), current_env())
 
 
 def answer(produce: Callable[[], dict[str, Any]]) -> Response:
@@ -62,12 +70,15 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
 
 @app.route("/upload-tickets", methods=["POST", "OPTIONS"], content_types=JSON_BODIES)
 def upload_tickets() -> Response:
-    return answer(lambda: handlers.upload_ticket(app.current_request.raw_body, current_env()))
+    # caller() runs before upload_ticket reads the body: auth comes first.
+    return answer(
+        lambda: handlers.upload_ticket(app.current_request.raw_body, current_env(), user=caller())
+    )
 
 
 @app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
 def seed_policy() -> Response:
-    return answer(lambda: handlers.seed_policy(current_env()))
+    return answer(lambda: handlers.seed_policy(current_env(), user=caller()))
 
 
 @app.route("/oss-callback", methods=["POST"])

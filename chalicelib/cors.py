@@ -19,9 +19,13 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
 
 
 def allowed_origins(env: Env) -> frozenset[str]:
-    """The exact origins allowed to call the API; empty means CORS is off."""
+    """The exact origins allowed to call the API; empty means CORS is off.
+
+    Lower-cased: a browser sends the scheme and host lower-case, so a
+    configured ``https://App.example.com`` must still match.
+    """
     raw = env.get("CORS_ALLOW_ORIGIN", "")
-    origins = frozenset(item.strip() for item in raw.split(",") if item.strip())
+    origins = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
     if not all(_ORIGIN.fullmatch(origin) for origin in origins):
         raise NotConfigured(
             "CORS_ALLOW_ORIGIN", "must be a comma list of origins like https://app.example.com"

@@ -64,6 +64,12 @@ class AccessDenied(SignpostError):
     status = 403
 
 
+class AuthUnavailable(SignpostError):
+    """The JWKS endpoint cannot be read: an outage, not the caller's fault."""
+
+    status = 503
+
+
 class NotConfigured(SignpostError):
     """A setting is missing or malformed. Names the variable, never its value."""
 

@@ -88,12 +88,16 @@ def upload_ticket(
 
 
 def seed_policy(
-    env: Env, *, clock: Clock = utc_now, token: TokenSource = random_token
+    env: Env,
+    *,
+    user: str | None = None,
+    clock: Clock = utc_now,
+    token: TokenSource = random_token,
 ) -> dict[str, Any]:
     """``GET /get_post_signature_for_oss_upload``: the seed's V1 answer."""
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
-    return seed_signature(settings, target, now=clock(), token=token())
+    return seed_signature(settings, target, now=clock(), token=token(), user=user)
 
 
 def oss_callback(headers: Mapping[str, str], body: bytes | str, env: Env) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from .checks import check_key_length
 # A ``sub`` made only of these may stand in a key as it is; anything else is
 # replaced by its hash, so no caller can smuggle ``/`` or ``..`` into a prefix.
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+HASHED_PREFIX = "h-"
 # RFC 5987 attr-char: what may stand unescaped in ``filename*``.
 _ATTR_CHARS = "!#$&+-.^_`|~"
 
@@ -18,19 +19,31 @@ _ATTR_CHARS = "!#$&+-.^_`|~"
 def user_segment(subject: str) -> str:
     """The key segment for an authenticated caller.
 
-    The subject itself when it is short and made of ``[A-Za-z0-9_.@-]`` (and
-    not ``.`` or ``..``); otherwise ``h-`` and the first 32 hex digits of its
-    SHA-256. Either way one subject always maps to one segment.
+    The subject itself when it is at most 64 characters of ``[A-Za-z0-9_.@-]``,
+    is not ``.`` or ``..`` and does not start with ``h-``; otherwise ``h-``
+    and the first 32 hex digits of its SHA-256. Kept subjects never start
+    with ``h-``, so no subject can take the hashed segment of another: two
+    subjects share a segment only if SHA-256 collides.
     """
-    if _SAFE_SEGMENT.fullmatch(subject) and subject not in (".", ".."):
+    if (
+        _SAFE_SEGMENT.fullmatch(subject)
+        and subject not in (".", "..")
+        and not subject.startswith(HASHED_PREFIX)
+    ):
         return subject
-    return "h-" + hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()
+    return HASHED_PREFIX + digest[:32]
+
+
+def key_prefix(upload_dir: str, user: str | None, token: str) -> str:
+    """``{UPLOAD_DIR}{user/}{random}/``: the part of a key the caller cannot choose."""
+    user_part = f"{user}/" if user else ""
+    return f"{upload_dir}{user_part}{token}/"
 
 
 def object_key(upload_dir: str, user: str | None, token: str, filename: str) -> str:
     """``{UPLOAD_DIR}{user/}{random}/{filename}``, refused if over 1023 bytes."""
-    user_part = f"{user}/" if user else ""
-    return check_key_length(f"{upload_dir}{user_part}{token}/{filename}")
+    return check_key_length(key_prefix(upload_dir, user, token) + filename)
 
 
 def content_disposition(filename: str) -> str:

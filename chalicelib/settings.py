@@ -14,7 +14,7 @@ from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .content_types import MEDIA_RANGE
 from .credentials import Credentials
@@ -45,6 +45,9 @@ _CALLBACK_URL = re.compile(
 _KEY_URL_PREFIX = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/(?:[A-Za-z0-9._~-]+/)*")
 # Where OSS publishes the key it signs callbacks with.
 OSS_CALLBACK_KEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
+# Keys are fetched over TLS only: a plain-HTTP JWKS lets anyone on the path mint tokens.
+_JWKS_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!-~]*)?")
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,18 @@ class Settings:
     max_upload_bytes: int
     allowed_content_types: frozenset[str]
     auth_mode: str
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How callers prove who they are (SPEC section 6); secrets stay out of ``repr``."""
+
+    mode: str
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    jwt_secret: str | None = field(default=None, repr=False)
+    jwks_url: str | None = None
+    audience: str | None = None
+    issuer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,38 @@ def load_settings(env: Env) -> Settings:
         max_upload_bytes=_integer(env, "MAX_UPLOAD_BYTES", 10 * 1024**2, 1, POST_OBJECT_LIMIT),
         allowed_content_types=_content_types(env),
         auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),
+    )
+
+
+def load_auth(env: Env, mode: str) -> AuthSettings:
+    """What ``mode`` (``Settings.auth_mode``) needs, checked before any request is.
+
+    JWT takes exactly one key source: ``JWT_SECRET`` (HS256) or
+    ``JWT_JWKS_URL`` (RS256/ES256). Both at once would leave the token to
+    pick, which is how algorithm confusion starts.
+    """
+    if mode == "api-key":
+        keys = tuple(key.strip() for key in _require(env, "API_KEYS").split(",") if key.strip())
+        if not keys:
+            raise NotConfigured("API_KEYS", "holds no key")
+        return AuthSettings(mode, api_keys=keys)
+    if mode != "jwt":
+        return AuthSettings(mode)
+    secret, jwks_url = _get(env, "JWT_SECRET"), _get(env, "JWT_JWKS_URL")
+    if secret and jwks_url:
+        raise NotConfigured("JWT_SECRET", "and JWT_JWKS_URL cannot both be set")
+    if jwks_url:
+        jwks_url = _matching(env, "JWT_JWKS_URL", _JWKS_URL)
+    elif secret is None:
+        raise NotConfigured("JWT_SECRET", "or JWT_JWKS_URL must be set")
+    elif len(secret.encode("utf-8", "surrogatepass")) < MIN_JWT_SECRET_BYTES:
+        raise NotConfigured("JWT_SECRET", f"must be at least {MIN_JWT_SECRET_BYTES} bytes")
+    return AuthSettings(
+        mode,
+        jwt_secret=secret,
+        jwks_url=jwks_url,
+        audience=_get(env, "JWT_AUDIENCE"),
+        issuer=_get(env, "JWT_ISSUER"),
     )
 
 

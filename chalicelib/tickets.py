@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .checks import TicketRequest
-from .keys import content_disposition, object_key
+from .keys import content_disposition, key_prefix, object_key
 from .policy import ISO8601, Condition, binding, encode_policy, exact, length_range, starts_with
 from .settings import Settings
 from .signers import PostSigner
@@ -106,14 +106,20 @@ def issue_ticket(
 
 
 def seed_signature(
-    settings: Settings, target: FormTarget, *, now: datetime, token: str
+    settings: Settings,
+    target: FormTarget,
+    *,
+    now: datetime,
+    token: str,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """The seed page's answer: a V1 policy for any key under a fresh directory.
 
     The seed's script picks the key itself (``dir + filename``), so this
-    policy can only bind the prefix. New clients should use tickets.
+    policy can only bind the prefix, which holds the caller's ``user/``
+    segment like a ticket's key. New clients should use tickets.
     """
-    directory = f"{settings.upload_dir}{token}/"
+    directory = key_prefix(settings.upload_dir, user, token)
     expires_at = now + timedelta(seconds=settings.expire_seconds)
     fields = sign_form(
         target,

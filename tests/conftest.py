@@ -51,17 +51,21 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     return set_env
 
 
-def api_client() -> Any:
+def chalice_client() -> Any:
     """A Chalice test client that ignores ``.chalice/config.json``.
 
-    The deployment stages set environment variables of their own; tests set
-    exactly the ones they mean to, through the ``env`` fixture.
+    The deployment stages set environment variables of their own (a JWKS URL,
+    ``STORAGE_PROVIDER=s3``); tests set exactly the ones they mean to.
     """
     from chalice.test import Client
 
     from app import app
 
-    return Client(app, project_dir=str(Path(__file__).parent / "no-chalice-project")).http
+    return Client(app, project_dir=str(Path(__file__).parent / "no-chalice-project"))
+
+
+def api_client() -> Any:
+    return chalice_client().http
 
 
 @pytest.fixture

@@ -1,0 +1,258 @@
+"""Who may ask (SPEC section 6): an API key or a JWT in ``Authorization: Bearer``.
+
+:func:`authenticate` runs before a request's body is read: it returns the
+caller's key segment, or ``None`` when the mode has no per-user prefix, or
+raises the refusal. PyJWT and requests are imported inside the functions
+that use them, so importing the app stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .errors import AccessDenied, AuthUnavailable, MissingCredentials
+from .keys import user_segment
+from .settings import AuthSettings, Env, load_auth, load_settings
+
+log = logging.getLogger(__name__)
+
+# Fixed per key source, never taken from the token: a header that names
+# another algorithm is refused before any key is looked at.
+SECRET_ALGORITHMS = ("HS256",)  # JWT_SECRET
+JWKS_ALGORITHMS = ("RS256", "ES256")  # JWT_JWKS_URL
+LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
+JWKS_TIMEOUT = (2.0, 3.0)  # seconds to connect, and between two reads
+JWKS_MAX_BYTES = 64 * 1024
+JWKS_MIN_INTERVAL = 60.0  # seconds between two fetches, whatever their outcome
+JWKS_MAX_AGE = 3600.0  # keys are re-read after this, so a withdrawn key stops working
+
+
+def authenticate(authorization: str | None, env: Env) -> str | None:
+    """The caller's ``user/`` segment: ``None`` for ``none`` and ``api-key``.
+
+    Raises ``MissingCredentials`` (no bearer token), ``AccessDenied`` (a wrong
+    one), ``NotConfigured`` or ``AuthUnavailable``.
+    """
+    auth = load_auth(env, load_settings(env).auth_mode)
+    if auth.mode == "none":
+        return None
+    token = bearer_token(authorization)
+    if auth.mode == "api-key":
+        check_api_key(token, auth.api_keys)
+        return None
+    return user_segment(jwt_subject(token, auth, JWKS_CACHE))
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme in any case)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise MissingCredentials("Send your credentials as 'Authorization: Bearer <token>'.")
+    return token
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+def check_api_key(token: str, keys: tuple[str, ...]) -> None:
+    """Refuse a key not in ``keys``.
+
+    Every key is compared, without an early exit, and over SHA-256 digests:
+    the time taken tells neither which key matched nor how long the keys are.
+    """
+    offered = _digest(token)
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(offered, _digest(key))
+    if not matched:
+        raise AccessDenied("The API key is not valid.")
+
+
+def jwt_subject(token: str, auth: AuthSettings, jwks: JwksCache) -> str:
+    """The ``sub`` of a token that passes every check ``auth`` asks for."""
+    import jwt
+
+    key: Any
+    if auth.jwks_url:
+        key, algorithms = jwks.key(jwks_kid(token), auth.jwks_url), JWKS_ALGORITHMS
+    else:
+        key, algorithms = auth.jwt_secret, SECRET_ALGORITHMS
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            audience=auth.audience,
+            issuer=auth.issuer,
+            leeway=LEEWAY_SECONDS,
+            options={
+                "require": ["exp"],
+                "verify_aud": auth.audience is not None,
+                "enforce_minimum_key_length": True,
+            },
+        )
+    except (jwt.PyJWTError, ValueError, RecursionError) as error:
+        raise AccessDenied(_jwt_refusal(error)) from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise AccessDenied("The token has no subject (sub).")
+    return subject
+
+
+def jwks_kid(token: str) -> str:
+    """The ``kid`` of a token meant for the JWKS keys, checked before any fetch."""
+    import jwt
+
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        # ValueError: text that is not UTF-8; RecursionError: deeply nested JSON.
+        raise AccessDenied("The token is not a well-formed JWT.") from None
+    if header.get("alg") not in JWKS_ALGORITHMS:
+        raise AccessDenied("The token must be signed with " + " or ".join(JWKS_ALGORITHMS) + ".")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise AccessDenied("The token names no key (kid).")
+    return kid
+
+
+def _jwt_refusal(error: Exception) -> str:
+    """What a person should know about a refused token; never its content."""
+    import jwt
+
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return "The token has expired."
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return "The token is not valid yet."
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"The token lacks the '{error.claim}' claim."
+    if isinstance(error, jwt.InvalidAudienceError):
+        return "The token is meant for another audience (aud)."
+    if isinstance(error, jwt.InvalidIssuerError):
+        return "The token comes from another issuer (iss)."
+    return "The token's signature, algorithm or claims are not valid."
+
+
+class JwksCache:
+    """The signing keys at ``JWT_JWKS_URL``, by ``kid``, for one warm container.
+
+    Fetched when first needed, again when a token names an unknown ``kid``
+    (key rotation) or the keys are older than ``JWKS_MAX_AGE``; but never
+    twice within ``JWKS_MIN_INTERVAL``, whether the last fetch worked or not,
+    so tokens with made-up kids or an outage of the issuer cannot turn into
+    a flood of requests. ``clock`` is monotonic seconds (injectable for tests).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._forget(None)
+
+    def _forget(self, url: str | None) -> None:
+        self.url = url
+        self.keys: dict[str, Any] = {}
+        self.fetched_at: float | None = None  # last successful fetch
+        self.tried_at: float | None = None  # last fetch, successful or not
+        self.failure: str | None = None  # why the last fetch failed
+
+    def key(self, kid: str, url: str) -> Any:
+        """The key named ``kid``, fetching the set first if allowed and needed."""
+        with self._lock:
+            if url != self.url:  # a new setting: nothing known about it yet
+                self._forget(url)
+            now = self.clock()
+            stale = self.fetched_at is None or now - self.fetched_at >= JWKS_MAX_AGE
+            may_fetch = self.tried_at is None or now - self.tried_at >= JWKS_MIN_INTERVAL
+            if (stale or kid not in self.keys) and may_fetch:
+                self._fetch(url, now)
+            if kid in self.keys:
+                return self.keys[kid]
+            if self.failure is not None:
+                raise AuthUnavailable(self.failure)
+            raise AccessDenied("The token names a key (kid) that its issuer does not publish.")
+
+    def _fetch(self, url: str, now: float) -> None:
+        self.tried_at = now
+        try:
+            self.keys = fetch_jwks(url)
+        except AuthUnavailable as error:
+            log.error("JWT_JWKS_URL: %s", error.message)  # old keys, if any, are kept
+            self.failure = error.message
+        else:
+            self.fetched_at, self.failure = now, None
+
+
+def _unavailable(reason: str) -> AuthUnavailable:
+    return AuthUnavailable(
+        f"Tokens cannot be checked right now: the key set at JWT_JWKS_URL {reason}. "
+        f"Try again in a minute."
+    )
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    """GET the key set: a short timeout, no redirects, at most ``JWKS_MAX_BYTES``."""
+    import requests
+
+    try:
+        with requests.get(
+            url,
+            timeout=JWKS_TIMEOUT,
+            stream=True,
+            allow_redirects=False,
+            headers={"Accept": "application/json"},
+        ) as response:
+            if response.status_code != 200:
+                raise _unavailable(f"answered HTTP {response.status_code}")
+            body = b""
+            for chunk in response.iter_content(16 * 1024):
+                body += chunk
+                if len(body) > JWKS_MAX_BYTES:
+                    raise _unavailable(f"is larger than {JWKS_MAX_BYTES} bytes")
+    except requests.RequestException as error:
+        raise _unavailable(f"could not be read ({type(error).__name__})") from None
+    return parse_jwks(body)
+
+
+def parse_jwks(body: bytes) -> dict[str, Any]:
+    """The RS256 and ES256 signing keys of a JWKS document, by ``kid``.
+
+    Entries without a string ``kid``, meant for encryption, of another
+    algorithm (``oct`` keys included) or malformed are skipped; a document
+    with none left is refused, like one that is not a key set at all.
+    """
+    import jwt
+
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        document = None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise _unavailable("is not a JSON Web Key Set")
+    keys: dict[str, Any] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            continue
+        if entry.get("use", "sig") != "sig":
+            continue
+        try:
+            key = jwt.PyJWK(entry)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if key.algorithm_name in JWKS_ALGORITHMS:
+            keys[entry["kid"]] = key
+    if not keys:
+        raise _unavailable("holds no " + " or ".join(JWKS_ALGORITHMS) + " signing key")
+    return keys
+
+
+JWKS_CACHE = JwksCache()
