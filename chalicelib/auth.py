@@ -21,7 +21,7 @@ from .errors import AccessDenied, AuthUnavailable, MissingCredentials
 from .keys import user_segment
 from .settings import AuthSettings, Env, load_auth, load_settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("signpost.auth")  # under the app's logger and its handler
 
 # Fixed per key source, never taken from the token: a header that names
 # another algorithm is refused before any key is looked at.
