@@ -3,7 +3,10 @@
 The form's fields come first and are kept (they are small); the part named
 ``file`` must come last and is never held in memory: when its headers
 arrive, ``accept`` sees the fields and returns the sink its bytes go to. So a
-service can refuse a bad signature or policy before it stores a byte.
+service can refuse a bad signature or policy before it stores a byte. That
+refusal waits until the form is known to have ``file`` last (or until
+``DISCARD_LIMIT`` bytes of the file went by), because a field after the file
+is the first thing wrong with such a form.
 Provider-neutral: errors here are :class:`MalformedForm` and
 :class:`InvalidField`, which each provider maps to its own code.
 """
@@ -20,6 +23,7 @@ from python_multipart.multipart import parse_options_header
 
 CHUNK = 64 * 1024
 MAX_FIELDS_BYTES = 64 * 1024  # every field before the file, together
+DISCARD_LIMIT = 1024**2  # file bytes read past a refusal, looking for a part after the file
 FILE_FIELD = "file"
 
 
@@ -42,6 +46,20 @@ class Sink(Protocol):
 
 
 Accept = Callable[[dict[str, str], FilePart], Sink]
+
+
+class _Refused:
+    """The sink of a file ``accept`` refused: it keeps nothing, and raises the
+    refusal once enough of the file went by."""
+
+    def __init__(self, refusal: Exception) -> None:
+        self.refusal = refusal
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > DISCARD_LIMIT:
+            raise self.refusal
 
 
 class _Reader:
@@ -89,7 +107,10 @@ class _Reader:
                 filename=_utf8(filename) if filename is not None else None,
                 content_type=self._headers.get("content-type") or None,
             )
-            self.sink = self.accept(dict(self.fields), part)
+            try:
+                self.sink = self.accept(dict(self.fields), part)
+            except Exception as refusal:  # raised once the form's shape is known
+                self.sink = _Refused(refusal)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
@@ -134,7 +155,8 @@ def read_form(body: BinaryIO, length: int, content_type: str, accept: Accept) ->
 
     ``accept`` is called once, when the ``file`` part starts; a form without
     one, or with parts after it, is a :class:`MalformedForm`. An exception
-    from ``accept`` or the sink stops the reading and propagates.
+    from the sink stops the reading and propagates; one from ``accept`` too,
+    once the form is known to end with its file.
     """
     reader = _Reader(accept)
     callbacks = {
@@ -163,4 +185,6 @@ def read_form(body: BinaryIO, length: int, content_type: str, accept: Accept) ->
         raise MalformedForm(f"The body is not well-formed multipart/form-data ({error}).") from None
     if not reader.file_done:
         raise MalformedForm("The form has no complete file field.")
+    if isinstance(reader.sink, _Refused):
+        raise reader.sink.refusal
     return reader.fields

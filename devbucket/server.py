@@ -278,6 +278,8 @@ def make_server(config: DevBucketConfig, host: str = "127.0.0.1", port: int = 0)
 
 def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
     """Serve until ``server.shutdown()``; the thread is a daemon."""
-    thread = threading.Thread(target=server.serve_forever, name=type(server).__name__, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name=type(server).__name__, daemon=True
+    )
     thread.start()
     return thread
