@@ -154,6 +154,7 @@ def stop_api(process: subprocess.Popen[bytes]) -> None:
 
 def check_free(host: str, port: int, option: str) -> None:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
         try:
             probe.bind((host, port))
         except OSError:
@@ -228,7 +229,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    for stop in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job may inherit it ignored
+        signal.signal(stop, _interrupt)
     return run(parse_args(argv), os.environ)
 
 
