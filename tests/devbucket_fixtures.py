@@ -8,6 +8,7 @@ evidence that a tampered form is caught.
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,16 @@ def make_png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (230, 
 
 
 PNG = make_png()
+
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a server started by another process)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
 
 
 class MovableClock:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from devbucket_fixtures import PNG, RunningBucket, start_bucket
+from devbucket_fixtures import HOST, PNG, RunningBucket, free_port, start_bucket
 
 from devtools.run import api_env, make_page_server, start_api, stop_api, wait_until_listening
 from devbucket.server import serve_in_thread
@@ -30,14 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-HOST = "127.0.0.1"
 TIMEOUT_MS = 15_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -19,17 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from devbucket_fixtures import PNG, post_form
+from devbucket_fixtures import HOST, PNG, free_port, post_form
 
 PROJECT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 START_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def child_env(**settings: str) -> dict[str, str]:
