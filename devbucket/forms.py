@@ -90,8 +90,9 @@ class _Reader:
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
+        # Latin-1 keeps every byte: parameters are decoded (as UTF-8) once parsed.
         name = self._header_name.decode("latin-1").strip().lower()
-        self._headers[name] = _utf8(bytes(self._header_value)).strip()
+        self._headers[name] = self._header_value.decode("latin-1").strip()
         self._header_name, self._header_value = bytearray(), bytearray()
 
     def on_headers_finished(self) -> None:

@@ -191,10 +191,10 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(answer.body)
 
-    def _send_error(self, error: OssError, request_id: str) -> None:
+    def _send_error(self, error: OssError, request_id: str, *, head: bool = False) -> None:
         host_id = f"{self.server.config.bucket.name}.{self.headers.get('Host', 'localhost')}"
         body = oss.error_document(error, request_id, host_id)
-        self._send(_Answer(error.status, body, {"Content-Type": "application/xml"}), request_id)
+        self._send(_Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head)
 
     # -- methods ----------------------------------------------------------
 
@@ -236,18 +236,27 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             base_url = f"http://{self.headers.get('Host', '%s:%s' % self.server.server_address[:2])}"
             answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
         except OssError as error:
-            if not body.drain():
-                self.close_connection = True
             log.info("refused %s %s: %s", error.status, error.code, error.message)
-            return self._send_error(error, request_id)
+            return self._refuse(error, body, request_id)
+        except Exception:  # a bug or a full disk: a clean 500, the details in the log
+            log.exception("PostObject failed")
+            error = OssError(500, "InternalError", "The dev bucket failed; see its log.")
+            return self._refuse(error, body, request_id)
         self._send(answer, request_id)
+
+    def _refuse(self, error: OssError, body: _Body, request_id: str) -> None:
+        """Answer a refused POST; keep the connection only if its body could be read to the end."""
+        if not body.drain():
+            self.close_connection = True
+        self._send_error(error, request_id)
 
     def _get(self, *, head: bool) -> None:
         request_id = secrets.token_hex(12).upper()
         key = unquote(urlsplit(self.path).path[1:])
         stored = self.server.store.get(key) if key else None
         if stored is None:
-            return self._send_error(OssError(404, "NoSuchKey", "The specified key does not exist."), request_id)
+            error = OssError(404, "NoSuchKey", "The specified key does not exist.")
+            return self._send_error(error, request_id, head=head)
         size = stored.path.stat().st_size
         self.send_response(200)
         headers = {

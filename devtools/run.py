@@ -27,7 +27,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devbucket.oss import Bucket
 from devbucket.server import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
@@ -40,8 +39,17 @@ from devbucket.server import (
 
 PROJECT = Path(__file__).resolve().parents[1]
 FRONTEND = PROJECT / "frontend"
-# Any of these in the environment means "use my real OSS bucket".
-REAL_OSS_VARIABLES = ("OSS_BUCKET", "OSS_ACCESS_KEY_ID", "OSS_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID")
+# Any of these in the environment means "use my real OSS bucket" (OSS_SIGNATURE_VERSION
+# alone does not: the dev bucket checks V1 and V4 alike).
+REAL_OSS_VARIABLES = (
+    "OSS_BUCKET",
+    "OSS_REGION",
+    "OSS_ENDPOINT",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "OSS_SESSION_TOKEN",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+)
 API_START_SECONDS = 60
 STOP_SECONDS = 5
 
@@ -193,11 +201,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             print(f"Its CORS rule must allow the origin {origins[0]} (POST, any header).")
             bucket_url = None
         else:
-            config = DevBucketConfig(
-                root=args.bucket_dir / DEV_BUCKET,
-                bucket=Bucket(DEV_BUCKET, DEV_REGION, {DEV_ACCESS_KEY_ID: DEV_ACCESS_KEY_SECRET}),
-                allowed_origins=frozenset(origins),
-            )
+            config = DevBucketConfig(root=args.bucket_dir / DEV_BUCKET, allowed_origins=frozenset(origins))
             bucket = make_server(config, host, args.bucket_port)
             servers.append(bucket)
             serve_in_thread(bucket)

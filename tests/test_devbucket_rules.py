@@ -221,8 +221,16 @@ def test_overwriting_is_allowed_unless_forbidden(bucket: RunningBucket) -> None:
     assert bucket.stored(KEY) == b"second"
 
 
+def test_a_file_part_named_in_any_script_is_read(bucket: RunningBucket) -> None:
+    form = v1_form({"key": KEY}, [{"key": KEY}])
+    assert post(bucket, form, filename="报告 2026.png", file_type="image/png").status_code == 204
+    assert bucket.stored(KEY) == PNG
+
+
 def test_an_unknown_key_is_not_found(bucket: RunningBucket) -> None:
     refused(requests.get(f"{bucket.url}/uploads/nothing.png", timeout=5), 404, "NoSuchKey")
+    head = requests.head(f"{bucket.url}/uploads/nothing.png", timeout=5)
+    assert head.status_code == 404 and head.content == b""
 
 
 # -- CORS ---------------------------------------------------------------------

@@ -25,7 +25,7 @@ def png_ticket(bucket: RunningBucket, version: str = "v4", size: int | None = le
 
 
 def upload(ticket: dict[str, Any], content: bytes = PNG, file_type: str = "image/png", **changes: str) -> Any:
-    """Post the ticket's fields, with ``changes`` applied (``None`` drops one)."""
+    """Post the ticket's fields, with ``changes`` applied, and the file."""
     fields = {**ticket["fields"], **changes}
     return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
 
@@ -62,7 +62,9 @@ def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(buc
 
 def test_a_non_ascii_name_keeps_its_key_and_disposition(bucket: RunningBucket) -> None:
     ticket = issue_ticket(bucket.env(), "résumé 2026.pdf", "application/pdf", 9)
-    response = post_form(ticket["url"], ticket["fields"], b"%PDF-1.7\n", file_type="application/pdf")
+    response = post_form(
+        ticket["url"], ticket["fields"], b"%PDF-1.7\n", filename="résumé 2026.pdf", file_type="application/pdf"
+    )
     assert response.status_code == 201, response.text
     assert ticket["key"].endswith("/résumé 2026.pdf")
     served = requests.get(f"{bucket.url}/{requests.utils.quote(ticket['key'])}", timeout=5)
