@@ -146,7 +146,8 @@ def _condition(raw: Any) -> Condition:
     if isinstance(raw, dict):
         if len(raw) != 1:
             raise MalformedPolicy(
-                "Invalid Simple-Condition: Simple-Conditions must have exactly one property specified."
+                "Invalid Simple-Condition: "
+                "Simple-Conditions must have exactly one property specified."
             )
         ((name, value),) = raw.items()
         if not isinstance(value, str):

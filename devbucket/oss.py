@@ -205,9 +205,7 @@ def authorize(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Polic
     verify_signature(fields, bucket, now)
     try:
         policy = conditions.decode_policy(fields["policy"])
-        conditions.check_fields(
-            policy, {**fields, "bucket": bucket.name}, now=now, exempt=EXEMPT
-        )
+        conditions.check_fields(policy, {**fields, "bucket": bucket.name}, now=now, exempt=EXEMPT)
     except PolicyViolation as violation:
         raise refusal(violation) from None
     _required(fields, "key")
@@ -232,7 +230,11 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
     """The object's type, in OSS's documented order: ``x-oss-content-type``,
     then the file part's own ``Content-Type``, then the ``Content-Type``
     field, then a guess from the key's extension."""
-    for candidate in (fields.get("x-oss-content-type"), part.content_type, fields.get("content-type")):
+    for candidate in (
+        fields.get("x-oss-content-type"),
+        part.content_type,
+        fields.get("content-type"),
+    ):
         if candidate:
             return candidate
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -240,12 +242,18 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
 
 def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
     """The HTTP headers the object is served with: standard ones and ``x-oss-meta-*``."""
-    headers = {STORED_HEADERS[name]: value for name, value in fields.items() if name in STORED_HEADERS}
-    headers.update({name: value for name, value in fields.items() if name.startswith("x-oss-meta-")})
+    headers = {
+        STORED_HEADERS[name]: value for name, value in fields.items() if name in STORED_HEADERS
+    }
+    headers.update(
+        {name: value for name, value in fields.items() if name.startswith("x-oss-meta-")}
+    )
     return headers
 
 
-def success(fields: Mapping[str, str], bucket: Bucket, key: str, location: str, etag: str) -> tuple[int, bytes]:
+def success(
+    fields: Mapping[str, str], bucket: Bucket, key: str, location: str, etag: str
+) -> tuple[int, bytes]:
     """The answer to a stored upload: ``success_action_status`` 200 or 204
     with no body, 201 with OSS's ``PostResponse``; anything else is 204."""
     status = SUCCESS_STATUSES.get(fields.get("success_action_status", ""), 204)

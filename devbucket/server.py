@@ -33,7 +33,9 @@ DEV_ACCESS_KEY_ID = "LTAIdevbucketkey"
 DEV_ACCESS_KEY_SECRET = "devbucket-secret-for-local-use-only"
 CORS_METHODS = ("GET", "HEAD", "POST")
 CORS_EXPOSE = "ETag, x-oss-request-id"
-DRAIN_LIMIT = 64 * 1024**2  # after a refusal, read at most this much more, so the client sees the answer
+DRAIN_LIMIT = (
+    64 * 1024**2
+)  # after a refusal, read at most this much more, so the client sees the answer
 
 
 def utc_now() -> datetime:
@@ -159,7 +161,7 @@ class DevBucketHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "devbucket"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
     # -- answers ----------------------------------------------------------
@@ -194,7 +196,9 @@ class DevBucketHandler(BaseHTTPRequestHandler):
     def _send_error(self, error: OssError, request_id: str, *, head: bool = False) -> None:
         host_id = f"{self.server.config.bucket.name}.{self.headers.get('Host', 'localhost')}"
         body = oss.error_document(error, request_id, host_id)
-        self._send(_Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head)
+        self._send(
+            _Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head
+        )
 
     # -- methods ----------------------------------------------------------
 
@@ -206,7 +210,9 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         method = self.headers.get("Access-Control-Request-Method")
         if not origin or not method:
             missing = "Origin" if not origin else "Access-Control-Request-Method"
-            error = OssError(400, "BadRequest", f"Insufficient information. {missing} request header needed.")
+            error = OssError(
+                400, "BadRequest", f"Insufficient information. {missing} request header needed."
+            )
             return self._send_error(error, request_id)
         if origin not in self.server.config.allowed_origins or method not in CORS_METHODS:
             error = OssError(
@@ -227,13 +233,19 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
             self.close_connection = True
-            error = OssError(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+            error = OssError(
+                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+            )
             return self._send_error(error, request_id)
         body = _Body(self.rfile, int(length))
         try:
             if urlsplit(self.path).path != "/":
-                raise OssError(405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /.")
-            base_url = f"http://{self.headers.get('Host', '%s:%s' % self.server.server_address[:2])}"
+                raise OssError(
+                    405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
+                )
+            base_url = (
+                f"http://{self.headers.get('Host', '%s:%s' % self.server.server_address[:2])}"
+            )
             answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
         except OssError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)

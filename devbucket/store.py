@@ -83,7 +83,8 @@ class ObjectStore:
             raise InvalidKey("The object key may not start with / or \\ nor hold NUL.")
         segments = key.split("/")
         if any(
-            part in ("", ".", "..") or len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES
+            part in ("", ".", "..")
+            or len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES
             for part in segments
         ):
             raise InvalidKey(

@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -65,7 +64,7 @@ class QuietPageHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -111,7 +110,9 @@ def dev_bucket_env(bucket_url: str) -> dict[str, str]:
     }
 
 
-def api_env(env: Mapping[str, str], origins: Sequence[str], bucket_url: str | None) -> dict[str, str]:
+def api_env(
+    env: Mapping[str, str], origins: Sequence[str], bucket_url: str | None
+) -> dict[str, str]:
     """The API's environment: the caller's, the page's origins allowed by
     CORS, and the dev bucket's settings when there is one."""
     listed = [item.strip() for item in env.get("CORS_ALLOW_ORIGIN", "").split(",") if item.strip()]
@@ -123,20 +124,28 @@ def api_env(env: Mapping[str, str], origins: Sequence[str], bucket_url: str | No
 def chalice_command(host: str, port: int) -> list[str]:
     chalice = Path(sys.executable).parent / "chalice"
     if not chalice.exists():
-        raise Refusal(f"chalice is not installed beside {sys.executable}: run `make run`, which installs it.")
+        raise Refusal(
+            f"chalice is not installed beside {sys.executable}: run `make run`, which installs it."
+        )
     return [str(chalice), "local", "--host", host, "--port", str(port), "--stage", "dev"]
 
 
 def start_api(env: Mapping[str, str], host: str, port: int) -> subprocess.Popen[bytes]:
     """``chalice local`` in its own process group, so it can be stopped whole."""
-    return subprocess.Popen(chalice_command(host, port), cwd=PROJECT, env=dict(env), start_new_session=True)
+    return subprocess.Popen(
+        chalice_command(host, port), cwd=PROJECT, env=dict(env), start_new_session=True
+    )
 
 
-def wait_until_listening(process: subprocess.Popen[bytes], host: str, port: int, timeout: float) -> None:
+def wait_until_listening(
+    process: subprocess.Popen[bytes], host: str, port: int, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise Refusal(f"chalice local exited with status {process.returncode} before it served.")
+            raise Refusal(
+                f"chalice local exited with status {process.returncode} before it served."
+            )
         try:
             socket.create_connection((host, port), timeout=0.5).close()
             return
@@ -166,7 +175,9 @@ def check_free(host: str, port: int, option: str) -> None:
         try:
             probe.bind((host, port))
         except OSError:
-            raise Refusal(f"Port {port} on {host} is in use: stop what uses it, or pass {option} PORT.") from None
+            raise Refusal(
+                f"Port {port} on {host} is in use: stop what uses it, or pass {option} PORT."
+            ) from None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -201,7 +212,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             print(f"Its CORS rule must allow the origin {origins[0]} (POST, any header).")
             bucket_url = None
         else:
-            config = DevBucketConfig(root=args.bucket_dir / DEV_BUCKET, allowed_origins=frozenset(origins))
+            config = DevBucketConfig(
+                root=args.bucket_dir / DEV_BUCKET, allowed_origins=frozenset(origins)
+            )
             bucket = make_server(config, host, args.bucket_port)
             servers.append(bucket)
             serve_in_thread(bucket)
@@ -233,7 +246,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    for stop in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job may inherit it ignored
+    for stop in (
+        signal.SIGINT,
+        signal.SIGTERM,
+    ):  # SIGINT too: a background job may inherit it ignored
         signal.signal(stop, _interrupt)
     return run(parse_args(argv), os.environ)
 

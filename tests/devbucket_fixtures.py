@@ -31,15 +31,23 @@ from devbucket.server import (
     serve_in_thread,
 )
 
+
 def make_png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (230, 90, 30)) -> bytes:
     """A valid, solid-colour PNG, made with zlib (no image library needed)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 PNG = make_png()
@@ -110,7 +118,9 @@ def bucket(tmp_path: Path) -> Iterator[RunningBucket]:
     running.server.server_close()
 
 
-def issue_ticket(env: Mapping[str, str], filename: str, content_type: str, size: int | None) -> dict[str, Any]:
+def issue_ticket(
+    env: Mapping[str, str], filename: str, content_type: str, size: int | None
+) -> dict[str, Any]:
     """A ticket from the app's own handler, as ``POST /upload-tickets`` answers."""
     from chalicelib.handlers import upload_ticket
 

@@ -49,7 +49,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     serve_in_thread(page_server)
     origin = f"http://{HOST}:{page_server.server_address[1]}"
     bucket = start_bucket(tmp_path_factory.mktemp("bucket"), frozenset({origin}))
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("OSS_", "ALIBABA_"))}
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("OSS_", "ALIBABA_"))
+    }
     env = api_env(clean, [origin], bucket.url)
     api_port = free_port()
     api = start_api(env, HOST, api_port)
@@ -68,7 +72,9 @@ def browser(stack: Stack) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         chromium.close()
 
@@ -89,11 +95,15 @@ def api_refusal(env: dict[str, str], filename: str, content_type: str, size: int
     from chalicelib.handlers import upload_ticket
 
     with pytest.raises(SignpostError) as refusal:
-        upload_ticket(json.dumps({"filename": filename, "content_type": content_type, "size": size}), env)
+        upload_ticket(
+            json.dumps({"filename": filename, "content_type": content_type, "size": size}), env
+        )
     return refusal.value.message
 
 
-def test_a_picked_png_uploads_with_progress_and_a_link(page: Any, stack: Stack, tmp_path: Path) -> None:
+def test_a_picked_png_uploads_with_progress_and_a_link(
+    page: Any, stack: Stack, tmp_path: Path
+) -> None:
     picture = tmp_path / "sunset.png"
     picture.write_bytes(PNG)
     page.set_input_files("#files", str(picture))
@@ -134,7 +144,9 @@ def test_a_refused_type_shows_the_apis_message(page: Any, stack: Stack, tmp_path
     assert "415" not in expected and expected
 
 
-def test_a_storage_refusal_shows_the_storages_message(page: Any, stack: Stack, tmp_path: Path) -> None:
+def test_a_storage_refusal_shows_the_storages_message(
+    page: Any, stack: Stack, tmp_path: Path
+) -> None:
     """The bucket's clock runs past the ticket's expiration: OSS's XML
     ``<Message>`` is what the row says."""
     late = tmp_path / "late.png"

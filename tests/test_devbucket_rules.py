@@ -32,17 +32,27 @@ def encode(document: dict[str, Any]) -> str:
 
 
 def later(seconds: int = 600) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"
+    )
 
 
-def v1_form(fields: dict[str, str], conditions_: list[Any], secret: str = DEV_ACCESS_KEY_SECRET) -> dict[str, str]:
+def v1_form(
+    fields: dict[str, str], conditions_: list[Any], secret: str = DEV_ACCESS_KEY_SECRET
+) -> dict[str, str]:
     policy = encode({"expiration": later(), "conditions": conditions_})
-    signature = base64.b64encode(hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    signature = base64.b64encode(
+        hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
+    ).decode()
     return {**fields, "OSSAccessKeyId": DEV_ACCESS_KEY_ID, "policy": policy, "Signature": signature}
 
 
 def v4_form(
-    fields: dict[str, str], conditions_: list[Any], *, region: str = DEV_REGION, when: datetime | None = None
+    fields: dict[str, str],
+    conditions_: list[Any],
+    *,
+    region: str = DEV_REGION,
+    when: datetime | None = None,
 ) -> dict[str, str]:
     when = when or datetime.now(timezone.utc)
     day = when.strftime("%Y%m%d")
@@ -51,7 +61,9 @@ def v4_form(
         "x-oss-credential": f"{DEV_ACCESS_KEY_ID}/{day}/{region}/oss/aliyun_v4_request",
         "x-oss-date": when.strftime("%Y%m%dT%H%M%SZ"),
     }
-    policy = encode({"expiration": later(), "conditions": [*conditions_, *({k: v} for k, v in auth.items())]})
+    policy = encode(
+        {"expiration": later(), "conditions": [*conditions_, *({k: v} for k, v in auth.items())]}
+    )
     signature = SignerV4()._calc_signature(DEV_ACCESS_KEY_SECRET, day, region, "oss", policy)
     return {**fields, **auth, "policy": policy, "x-oss-signature": signature}
 
@@ -85,7 +97,9 @@ def refused(response: Any, status: int, code: str) -> str:
         (["not-in", "$x-oss-meta-tag", ["a", "b"]], "a", False),
     ],
 )
-def test_each_condition_kind(bucket: RunningBucket, condition: Any, value: str, accepted: bool) -> None:
+def test_each_condition_kind(
+    bucket: RunningBucket, condition: Any, value: str, accepted: bool
+) -> None:
     form = v1_form({"key": KEY, "x-oss-meta-tag": value}, [{"key": KEY}, condition])
     response = post(bucket, form)
     if accepted:
@@ -96,13 +110,19 @@ def test_each_condition_kind(bucket: RunningBucket, condition: Any, value: str, 
 
 
 def test_field_names_are_case_insensitive(bucket: RunningBucket) -> None:
-    form = v1_form({"KEY": KEY, "content-TYPE": "image/png"}, [["eq", "$Key", KEY], ["eq", "$Content-Type", "image/png"]])
+    form = v1_form(
+        {"KEY": KEY, "content-TYPE": "image/png"},
+        [["eq", "$Key", KEY], ["eq", "$Content-Type", "image/png"]],
+    )
     assert post(bucket, form).status_code == 204
     assert bucket.stored(KEY) == PNG
 
 
 def test_the_bucket_condition_names_this_bucket(bucket: RunningBucket) -> None:
-    assert post(bucket, v1_form({"key": KEY}, [{"bucket": DEV_BUCKET}, {"key": KEY}])).status_code == 204
+    assert (
+        post(bucket, v1_form({"key": KEY}, [{"bucket": DEV_BUCKET}, {"key": KEY}])).status_code
+        == 204
+    )
     other = v1_form({"key": KEY + "2"}, [{"bucket": "another-bucket"}, {"key": KEY + "2"}])
     assert "bucket" in refused(post(bucket, other), 403, "AccessDenied")
 
@@ -137,11 +157,17 @@ def test_a_malformed_policy_is_answered_invalid_policy_document(bucket: RunningB
 
 
 def test_a_policy_expires_at_its_expiration() -> None:
-    policy = conditions.decode_policy(encode({"expiration": "2026-01-01T00:00:00Z", "conditions": [{"key": "k"}]}))
+    policy = conditions.decode_policy(
+        encode({"expiration": "2026-01-01T00:00:00Z", "conditions": [{"key": "k"}]})
+    )
     fields = {"key": "k"}
-    conditions.check_fields(policy, fields, now=datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc), exempt=())
+    conditions.check_fields(
+        policy, fields, now=datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc), exempt=()
+    )
     with pytest.raises(conditions.PolicyExpired):
-        conditions.check_fields(policy, fields, now=datetime(2026, 1, 1, tzinfo=timezone.utc), exempt=())
+        conditions.check_fields(
+            policy, fields, now=datetime(2026, 1, 1, tzinfo=timezone.utc), exempt=()
+        )
 
 
 # -- signatures -----------------------------------------------------------
@@ -158,7 +184,9 @@ def test_v4_refuses_another_region(bucket: RunningBucket) -> None:
 
 
 def test_v4_refuses_a_date_from_the_future_or_a_week_ago(bucket: RunningBucket) -> None:
-    future = v4_form({"key": KEY}, [{"key": KEY}], when=datetime.now(timezone.utc) + timedelta(minutes=20))
+    future = v4_form(
+        {"key": KEY}, [{"key": KEY}], when=datetime.now(timezone.utc) + timedelta(minutes=20)
+    )
     refused(post(bucket, future), 403, "RequestTimeTooSkewed")
     old = v4_form({"key": KEY}, [{"key": KEY}], when=datetime.now(timezone.utc) - timedelta(days=8))
     refused(post(bucket, old), 403, "AccessDenied")
@@ -170,8 +198,17 @@ def test_v4_auth_fields_must_be_bound(bucket: RunningBucket) -> None:
     document["conditions"] = [{"key": KEY}]  # drop the bindings of the V4 fields, re-sign
     policy = encode(document)
     day = form["x-oss-date"][:8]
-    form.update(policy=policy, **{"x-oss-signature": SignerV4()._calc_signature(DEV_ACCESS_KEY_SECRET, day, DEV_REGION, "oss", policy)})
-    assert "Extra input fields: x-oss-signature-version" in refused(post(bucket, form), 403, "AccessDenied")
+    form.update(
+        policy=policy,
+        **{
+            "x-oss-signature": SignerV4()._calc_signature(
+                DEV_ACCESS_KEY_SECRET, day, DEV_REGION, "oss", policy
+            )
+        },
+    )
+    assert "Extra input fields: x-oss-signature-version" in refused(
+        post(bucket, form), 403, "AccessDenied"
+    )
 
 
 def test_an_unsigned_form_is_anonymous_and_refused(bucket: RunningBucket) -> None:
@@ -181,9 +218,14 @@ def test_an_unsigned_form_is_anonymous_and_refused(bucket: RunningBucket) -> Non
 # -- the form itself ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "status"), [("200", 200), ("201", 201), ("204", 204), ("302", 204)])
+@pytest.mark.parametrize(
+    ("value", "status"), [("200", 200), ("201", 201), ("204", 204), ("302", 204)]
+)
 def test_success_action_status(bucket: RunningBucket, value: str, status: int) -> None:
-    form = v1_form({"key": KEY, "success_action_status": value}, [{"key": KEY}, {"success_action_status": value}])
+    form = v1_form(
+        {"key": KEY, "success_action_status": value},
+        [{"key": KEY}, {"success_action_status": value}],
+    )
     response = post(bucket, form)
     assert response.status_code == status
     assert (b"<PostResponse>" in response.content) == (status == 201)
@@ -193,7 +235,9 @@ def test_success_action_status(bucket: RunningBucket, value: str, status: int) -
 def test_the_file_must_be_the_last_part(bucket: RunningBucket) -> None:
     form = v1_form({"key": KEY, "x-oss-meta-a": "1"}, [{"key": KEY}, {"x-oss-meta-a": "1"}])
     parts = [(name, (None, value)) for name, value in form.items()]
-    response = requests.post(bucket.url, files=[*parts[:1], ("file", ("a.png", PNG)), *parts[1:]], timeout=5)
+    response = requests.post(
+        bucket.url, files=[*parts[:1], ("file", ("a.png", PNG)), *parts[1:]], timeout=5
+    )
     assert "last" in refused(response, 400, "MalformedPOSTRequest")
 
 
@@ -206,7 +250,9 @@ def test_a_form_without_a_file_is_malformed(bucket: RunningBucket) -> None:
 def test_a_repeated_field_is_refused(bucket: RunningBucket) -> None:
     form = v1_form({"key": KEY}, [{"key": KEY}])
     parts = [(name, (None, value)) for name, value in form.items()]
-    response = requests.post(bucket.url, files=[("key", (None, "other")), *parts, ("file", ("a", PNG))], timeout=5)
+    response = requests.post(
+        bucket.url, files=[("key", (None, "other")), *parts, ("file", ("a", PNG))], timeout=5
+    )
     refused(response, 400, "InvalidArgument")
 
 
@@ -243,8 +289,11 @@ def test_cors_preflight_and_answers_for_the_pages_origin(tmp_path: Any) -> None:
     try:
         preflight = requests.options(
             running.url,
-            headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                     "Access-Control-Request-Headers": "content-type"},
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
             timeout=5,
         )
         assert preflight.status_code == 200
@@ -253,16 +302,23 @@ def test_cors_preflight_and_answers_for_the_pages_origin(tmp_path: Any) -> None:
         assert preflight.headers["Access-Control-Allow-Headers"] == "content-type"
 
         stranger = requests.options(
-            running.url, headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}, timeout=5
+            running.url,
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+            timeout=5,
         )
         refused(stranger, 403, "AccessForbidden")
 
         answer = requests.get(f"{running.url}/missing", headers={"Origin": ORIGIN}, timeout=5)
-        assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page can read the XML error
+        assert (
+            answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+        )  # the page can read the XML error
         assert "x-oss-request-id" in answer.headers["Access-Control-Expose-Headers"]
-        assert "Access-Control-Allow-Origin" not in requests.get(
-            f"{running.url}/missing", headers={"Origin": "http://evil.example"}, timeout=5
-        ).headers
+        assert (
+            "Access-Control-Allow-Origin"
+            not in requests.get(
+                f"{running.url}/missing", headers={"Origin": "http://evil.example"}, timeout=5
+            ).headers
+        )
     finally:
         running.server.shutdown()
         running.server.server_close()

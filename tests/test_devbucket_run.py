@@ -36,12 +36,21 @@ def child_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def make_run(tmp_path: Path, env: Mapping[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+def make_run(
+    tmp_path: Path, env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """``python -m devtools.run`` on free ports; yields it and its output so far."""
     ports = {"--api-port": free_port(), "--page-port": free_port(), "--bucket-port": free_port()}
     arguments = [f"{option}={port}" for option, port in ports.items()]
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.run", *arguments, "--bucket-dir", str(tmp_path / "dev-bucket")],
+        [
+            sys.executable,
+            "-m",
+            "devtools.run",
+            *arguments,
+            "--bucket-dir",
+            str(tmp_path / "dev-bucket"),
+        ],
         cwd=PROJECT,
         env=dict(env),
         stdout=subprocess.PIPE,
@@ -86,7 +95,9 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         assert ticket.headers["Access-Control-Allow-Origin"] == page_origin
         body = ticket.json()
         preflight = requests.options(
-            body["url"], headers={"Origin": page_origin, "Access-Control-Request-Method": "POST"}, timeout=5
+            body["url"],
+            headers={"Origin": page_origin, "Access-Control-Request-Method": "POST"},
+            timeout=5,
         )
         assert preflight.headers["Access-Control-Allow-Origin"] == page_origin
         assert post_form(body["url"], body["fields"], PNG, file_type="image/png").status_code == 201
@@ -112,7 +123,9 @@ def test_real_oss_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
     with make_run(tmp_path, env) as (process, lines):
         api = read_until(process, lines, "Open ").split("?api=")[1].strip()
         ticket = requests.post(
-            f"{api}/upload-tickets", json={"filename": "a.png", "content_type": "image/png"}, timeout=10
+            f"{api}/upload-tickets",
+            json={"filename": "a.png", "content_type": "image/png"},
+            timeout=10,
         ).json()
     output = "".join(lines)
     assert "Real OSS settings found: uploads go to the bucket my-real-bucket" in output

@@ -20,17 +20,23 @@ SIGNATURE_FIELD = {"v4": "x-oss-signature", "v1": "Signature"}
 VERSIONS = pytest.mark.parametrize("version", ["v4", "v1"])
 
 
-def png_ticket(bucket: RunningBucket, version: str = "v4", size: int | None = len(PNG)) -> dict[str, Any]:
+def png_ticket(
+    bucket: RunningBucket, version: str = "v4", size: int | None = len(PNG)
+) -> dict[str, Any]:
     return issue_ticket(bucket.env(OSS_SIGNATURE_VERSION=version), "cat.png", "image/png", size)
 
 
-def upload(ticket: dict[str, Any], content: bytes = PNG, file_type: str = "image/png", **changes: str) -> Any:
+def upload(
+    ticket: dict[str, Any], content: bytes = PNG, file_type: str = "image/png", **changes: str
+) -> Any:
     """Post the ticket's fields, with ``changes`` applied, and the file."""
     fields = {**ticket["fields"], **changes}
     return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
 
 
-def assert_refused(bucket: RunningBucket, ticket: dict[str, Any], response: Any, status: int, code: str) -> str:
+def assert_refused(
+    bucket: RunningBucket, ticket: dict[str, Any], response: Any, status: int, code: str
+) -> str:
     """The answer is OSS's error ``code`` and nothing was stored; its message."""
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"] == "application/xml"
@@ -41,7 +47,9 @@ def assert_refused(bucket: RunningBucket, ticket: dict[str, Any], response: Any,
 
 
 @VERSIONS
-def test_a_ticket_uploads_and_the_object_is_what_was_sent(bucket: RunningBucket, version: str) -> None:
+def test_a_ticket_uploads_and_the_object_is_what_was_sent(
+    bucket: RunningBucket, version: str
+) -> None:
     ticket = png_ticket(bucket, version)
     response = upload(ticket)
 
@@ -54,7 +62,9 @@ def test_a_ticket_uploads_and_the_object_is_what_was_sent(bucket: RunningBucket,
     assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
 
 
-def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(bucket: RunningBucket) -> None:
+def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(
+    bucket: RunningBucket,
+) -> None:
     ticket = png_ticket(bucket, size=None)
     assert upload(ticket).status_code == 201
     assert bucket.stored(ticket["key"]) == PNG
@@ -63,7 +73,11 @@ def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(buc
 def test_a_non_ascii_name_keeps_its_key_and_disposition(bucket: RunningBucket) -> None:
     ticket = issue_ticket(bucket.env(), "résumé 2026.pdf", "application/pdf", 9)
     response = post_form(
-        ticket["url"], ticket["fields"], b"%PDF-1.7\n", filename="résumé 2026.pdf", file_type="application/pdf"
+        ticket["url"],
+        ticket["fields"],
+        b"%PDF-1.7\n",
+        filename="résumé 2026.pdf",
+        file_type="application/pdf",
     )
     assert response.status_code == 201, response.text
     assert ticket["key"].endswith("/résumé 2026.pdf")
@@ -90,7 +104,9 @@ def test_another_content_type_is_refused(bucket: RunningBucket, version: str) ->
 
 
 @VERSIONS
-def test_a_file_one_byte_over_the_bound_size_is_refused(bucket: RunningBucket, version: str) -> None:
+def test_a_file_one_byte_over_the_bound_size_is_refused(
+    bucket: RunningBucket, version: str
+) -> None:
     ticket = png_ticket(bucket, version)
     assert_refused(bucket, ticket, upload(ticket, PNG + b"\0"), 400, "EntityTooLarge")
 
@@ -125,16 +141,22 @@ def test_a_policy_edited_after_signing_is_refused(bucket: RunningBucket, version
     ticket = png_ticket(bucket, version)
     document = json.loads(base64.b64decode(ticket["fields"]["policy"]))
     document["conditions"] = [
-        ["content-length-range", 1, 10**9] if isinstance(c, list) and c[0] == "content-length-range" else c
+        ["content-length-range", 1, 10**9]
+        if isinstance(c, list) and c[0] == "content-length-range"
+        else c
         for c in document["conditions"]
     ]
     edited = base64.b64encode(json.dumps(document).encode()).decode()
-    message = assert_refused(bucket, ticket, upload(ticket, PNG * 3, policy=edited), 403, "AccessDenied")
+    message = assert_refused(
+        bucket, ticket, upload(ticket, PNG * 3, policy=edited), 403, "AccessDenied"
+    )
     assert "signature we calculated does not match" in message
 
 
 @VERSIONS
-def test_an_extra_form_field_the_policy_does_not_bind_is_refused(bucket: RunningBucket, version: str) -> None:
+def test_an_extra_form_field_the_policy_does_not_bind_is_refused(
+    bucket: RunningBucket, version: str
+) -> None:
     ticket = png_ticket(bucket, version)
     response = upload(ticket, **{"x-oss-object-acl": "public-read-write"})
     message = assert_refused(bucket, ticket, response, 403, "AccessDenied")
@@ -152,12 +174,16 @@ def test_a_second_upload_to_the_same_key_is_refused(bucket: RunningBucket, versi
 
 
 def test_a_key_the_bucket_does_not_trust_is_refused(bucket: RunningBucket) -> None:
-    ticket = issue_ticket(bucket.env(OSS_ACCESS_KEY_ID="LTAIsomeoneelse"), "cat.png", "image/png", len(PNG))
+    ticket = issue_ticket(
+        bucket.env(OSS_ACCESS_KEY_ID="LTAIsomeoneelse"), "cat.png", "image/png", len(PNG)
+    )
     assert_refused(bucket, ticket, upload(ticket), 403, "InvalidAccessKeyId")
 
 
 def test_a_ticket_signed_with_another_secret_is_refused(bucket: RunningBucket) -> None:
-    ticket = issue_ticket(bucket.env(OSS_ACCESS_KEY_SECRET="not-the-secret"), "cat.png", "image/png", len(PNG))
+    ticket = issue_ticket(
+        bucket.env(OSS_ACCESS_KEY_SECRET="not-the-secret"), "cat.png", "image/png", len(PNG)
+    )
     message = assert_refused(bucket, ticket, upload(ticket), 403, "AccessDenied")
     assert "signature we calculated does not match" in message
 
@@ -168,7 +194,9 @@ def test_a_ticket_signed_with_another_secret_is_refused(bucket: RunningBucket) -
     "Content-Type before it (x-oss-content-type > file part > Content-Type field); the "
     "ticket should also send and bind x-oss-content-type",
 )
-def test_the_stored_type_is_the_ticket_type_whatever_the_file_part_says(bucket: RunningBucket) -> None:
+def test_the_stored_type_is_the_ticket_type_whatever_the_file_part_says(
+    bucket: RunningBucket,
+) -> None:
     ticket = png_ticket(bucket)
     response = upload(ticket, file_type="text/html")
     if response.status_code == 201:
@@ -177,7 +205,9 @@ def test_the_stored_type_is_the_ticket_type_whatever_the_file_part_says(bucket: 
         assert response.status_code == 403
 
 
-def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_seed_pages_own_flow_uploads(
+    bucket: RunningBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The OSS sample page: GET the compat route, key = dir + filename, the
     fields in its order, ``signature`` sent as ``Signature``, the file last."""
     from chalice.test import Client
@@ -205,6 +235,8 @@ def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, monkeypatch: pyt
     assert bucket.stored(key) == PNG
     assert bucket.server.store.get(key).content_type == "image/png"  # type: ignore[union-attr]
 
-    outside = post_form(seed["host"], {**fields, "key": "elsewhere/holiday.png"}, PNG, file_type="image/png")
+    outside = post_form(
+        seed["host"], {**fields, "key": "elsewhere/holiday.png"}, PNG, file_type="image/png"
+    )
     assert outside.status_code == 403
     assert "starts-with" in oss_error(outside)[1]
