@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
@@ -39,6 +39,10 @@ class InvalidField(Exception):
 class FilePart:
     filename: str | None
     content_type: str | None
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
 
 
 class Sink(Protocol):
@@ -151,7 +155,7 @@ def boundary_of(content_type: str) -> bytes:
     return boundary
 
 
-def read_form(body: BinaryIO, length: int, content_type: str, accept: Accept) -> dict[str, str]:
+def read_form(body: Readable, length: int, content_type: str, accept: Accept) -> dict[str, str]:
     """Stream ``length`` bytes of ``body`` through the parser; the form's fields.
 
     ``accept`` is called once, when the ``file`` part starts; a form without

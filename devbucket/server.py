@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from . import conditions, oss
-from .forms import FilePart, InvalidField, MalformedForm, read_form
+from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
 from .conditions import Policy
 from .oss import Bucket, OssError
 from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
@@ -62,7 +61,7 @@ class DevBucketConfig:
 class _Body:
     """The request body, read no further than its ``Content-Length``."""
 
-    def __init__(self, stream: BinaryIO, length: int) -> None:
+    def __init__(self, stream: Readable, length: int) -> None:
         self._stream = stream
         self.remaining = length
 
@@ -98,6 +97,7 @@ class DevBucketServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET address
         return f"http://{host}:{port}"
 
     def post_object(self, body: _Body, content_type: str, base_url: str) -> _Answer:
@@ -243,17 +243,16 @@ class DevBucketHandler(BaseHTTPRequestHandler):
                 raise OssError(
                     405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
                 )
-            base_url = (
-                f"http://{self.headers.get('Host', '%s:%s' % self.server.server_address[:2])}"
-            )
+            host = self.headers.get("Host")
+            base_url = f"http://{host}" if host else self.server.url
             answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
         except OssError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)
             return self._refuse(error, body, request_id)
         except Exception:  # a bug or a full disk: a clean 500, the details in the log
             log.exception("PostObject failed")
-            error = OssError(500, "InternalError", "The dev bucket failed; see its log.")
-            return self._refuse(error, body, request_id)
+            failure = OssError(500, "InternalError", "The dev bucket failed; see its log.")
+            return self._refuse(failure, body, request_id)
         self._send(answer, request_id)
 
     def _refuse(self, error: OssError, body: _Body, request_id: str) -> None:
