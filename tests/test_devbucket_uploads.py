@@ -27,7 +27,7 @@ def png_ticket(
 
 
 def upload(
-    ticket: dict[str, Any], content: bytes = PNG, *, file_type: str = "image/png", **changes: str
+    ticket: dict[str, Any], content: bytes = PNG, /, *, file_type: str = "image/png", **changes: str
 ) -> Any:
     """Post the ticket's fields, with ``changes`` applied, and the file."""
     fields = {**ticket["fields"], **changes}
