@@ -15,7 +15,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 run: $(STAMP)
-	$(PY) -m devtools.run
+	$(PY) -m devtools.run $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket

@@ -1,0 +1,305 @@
+"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``, CORS.
+
+Standard library ``ThreadingHTTPServer``; one bucket per server, addressed
+path-style (``http://127.0.0.1:PORT/<key>``). Tests start it on port 0 in a
+thread; ``make run`` starts it beside the API and the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from . import conditions, oss
+from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
+from .conditions import Policy
+from .oss import Bucket, OssError
+from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
+
+log = logging.getLogger("devbucket")
+
+DEV_BUCKET = "signpost-dev"
+DEV_REGION = "cn-hangzhou"
+DEV_ACCESS_KEY_ID = "LTAIdevbucketkey"
+DEV_ACCESS_KEY_SECRET = "devbucket-secret-for-local-use-only"
+CORS_METHODS = ("GET", "HEAD", "POST")
+CORS_EXPOSE = "ETag, x-oss-request-id"
+DRAIN_LIMIT = (
+    64 * 1024**2
+)  # after a refusal, read at most this much more, so the client sees the answer
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class DevBucketConfig:
+    """Where objects go, which bucket this is, who may post and from where.
+
+    ``clock`` is injectable so a test can move past a policy's expiration.
+    """
+
+    root: Path
+    bucket: Bucket = field(
+        default_factory=lambda: Bucket(
+            DEV_BUCKET, DEV_REGION, {DEV_ACCESS_KEY_ID: DEV_ACCESS_KEY_SECRET}
+        )
+    )
+    allowed_origins: frozenset[str] = frozenset()
+    clock: Callable[[], datetime] = utc_now
+
+
+class _Body:
+    """The request body, read no further than its ``Content-Length``."""
+
+    def __init__(self, stream: Readable, length: int) -> None:
+        self._stream = stream
+        self.remaining = length
+
+    def read(self, size: int) -> bytes:
+        data = self._stream.read(min(size, self.remaining))
+        self.remaining -= len(data)
+        return data
+
+    def drain(self) -> bool:
+        """Read and drop the rest, if it is small enough; whether it was."""
+        if self.remaining > DRAIN_LIMIT:
+            return False
+        while self.remaining and self.read(64 * 1024):
+            pass
+        return not self.remaining
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class DevBucketServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], config: DevBucketConfig) -> None:
+        super().__init__(address, DevBucketHandler)
+        self.config = config
+        self.store = ObjectStore(config.root)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET address
+        return f"http://{host}:{port}"
+
+    def post_object(self, body: _Body, content_type: str, base_url: str) -> _Answer:
+        """PostObject: check the form as OSS does, then store the file."""
+        post = _PostObject(self.config.bucket, self.store, self.config.clock())
+        try:
+            fields = read_form(body, body.remaining, content_type, post.accept)
+            key, etag = post.finish(fields)
+        except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
+            raise oss.storage_refusal(error) from None
+        finally:
+            post.discard()
+        location = f"{base_url}/{quote(key)}"
+        status, document = oss.success(fields, self.config.bucket, key, location, etag)
+        headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
+        return _Answer(status, document, headers)
+
+
+class _PostObject:
+    """One form upload: checked when the file part starts, stored when it ends."""
+
+    def __init__(self, bucket: Bucket, store: ObjectStore, now: datetime) -> None:
+        self.bucket = bucket
+        self.store = store
+        self.now = now
+        self.policy: Policy | None = None
+        self.part: FilePart | None = None
+        self.upload: Upload | None = None
+
+    def accept(self, fields: dict[str, str], part: FilePart) -> Upload:
+        """Everything but the size, before a byte of the file is kept."""
+        self.policy = oss.authorize(fields, self.bucket, self.now)
+        self.store.path_for(fields["key"])
+        oss.forbids_overwrite(fields)
+        limit = self.policy.size_limit(oss.POST_OBJECT_LIMIT)
+        self.part = part
+        self.upload = self.store.begin(limit, lambda: oss.refusal(conditions.EntityTooLarge()))
+        return self.upload
+
+    def finish(self, fields: dict[str, str]) -> tuple[str, str]:
+        """The size, then the store; the key and the ETag."""
+        assert self.policy is not None and self.part is not None and self.upload is not None
+        oss.check_size(self.policy, self.upload.size)
+        key = fields["key"]
+        self.store.commit(
+            self.upload,
+            key,
+            oss.content_type(fields, self.part, key),
+            oss.object_headers(fields),
+            overwrite=not oss.forbids_overwrite(fields),
+        )
+        return key, f'"{self.upload.md5_hex.upper()}"'
+
+    def discard(self) -> None:
+        if self.upload is not None:
+            self.upload.discard()
+
+
+class DevBucketHandler(BaseHTTPRequestHandler):
+    server: DevBucketServer
+    protocol_version = "HTTP/1.1"
+    server_version = "devbucket"
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    # -- answers ----------------------------------------------------------
+
+    def _cors(self) -> dict[str, str]:
+        origin = self.headers.get("Origin")
+        if origin not in self.server.config.allowed_origins:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": ", ".join(CORS_METHODS),
+            "Access-Control-Expose-Headers": CORS_EXPOSE,
+            "Vary": "Origin",
+        }
+
+    def _send(self, answer: _Answer, request_id: str, *, head: bool = False) -> None:
+        self.send_response(answer.status)
+        headers = {
+            "x-oss-request-id": request_id,
+            "Content-Length": str(len(answer.body)),
+            **answer.headers,
+            **self._cors(),
+        }
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if not head:
+            self.wfile.write(answer.body)
+
+    def _send_error(self, error: OssError, request_id: str, *, head: bool = False) -> None:
+        host_id = f"{self.server.config.bucket.name}.{self.headers.get('Host', 'localhost')}"
+        body = oss.error_document(error, request_id, host_id)
+        self._send(
+            _Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head
+        )
+
+    # -- methods ----------------------------------------------------------
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight, answered like an OSS bucket with one CORS rule:
+        the configured origins, GET/HEAD/POST, any header."""
+        request_id = secrets.token_hex(12).upper()
+        origin = self.headers.get("Origin")
+        method = self.headers.get("Access-Control-Request-Method")
+        if not origin or not method:
+            missing = "Origin" if not origin else "Access-Control-Request-Method"
+            error = OssError(
+                400, "BadRequest", f"Insufficient information. {missing} request header needed."
+            )
+            return self._send_error(error, request_id)
+        if origin not in self.server.config.allowed_origins or method not in CORS_METHODS:
+            error = OssError(
+                403,
+                "AccessForbidden",
+                "CORSResponse: This CORS request is not allowed. The Origin or the "
+                "Access-Control-Request-Method is not allowed by the bucket's CORS rule.",
+            )
+            return self._send_error(error, request_id)
+        headers = {"Access-Control-Max-Age": "600"}
+        requested = self.headers.get("Access-Control-Request-Headers")
+        if requested:
+            headers["Access-Control-Allow-Headers"] = requested
+        self._send(_Answer(200, b"", headers), request_id)
+
+    def do_POST(self) -> None:
+        request_id = secrets.token_hex(12).upper()
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self.close_connection = True
+            error = OssError(
+                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+            )
+            return self._send_error(error, request_id)
+        body = _Body(self.rfile, int(length))
+        try:
+            if urlsplit(self.path).path != "/":
+                raise OssError(
+                    405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
+                )
+            host = self.headers.get("Host")
+            base_url = f"http://{host}" if host else self.server.url
+            answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
+        except OssError as error:
+            log.info("refused %s %s: %s", error.status, error.code, error.message)
+            return self._refuse(error, body, request_id)
+        except Exception:  # a bug or a full disk: a clean 500, the details in the log
+            log.exception("PostObject failed")
+            failure = OssError(500, "InternalError", "The dev bucket failed; see its log.")
+            return self._refuse(failure, body, request_id)
+        self._send(answer, request_id)
+
+    def _refuse(self, error: OssError, body: _Body, request_id: str) -> None:
+        """Answer a refused POST; keep the connection only if its body could be read to the end."""
+        if not body.drain():
+            self.close_connection = True
+        self._send_error(error, request_id)
+
+    def _get(self, *, head: bool) -> None:
+        request_id = secrets.token_hex(12).upper()
+        key = unquote(urlsplit(self.path).path[1:])
+        stored = self.server.store.get(key) if key else None
+        if stored is None:
+            error = OssError(404, "NoSuchKey", "The specified key does not exist.")
+            return self._send_error(error, request_id, head=head)
+        size = stored.path.stat().st_size
+        self.send_response(200)
+        headers = {
+            "x-oss-request-id": request_id,
+            "Content-Type": stored.content_type,
+            "Content-Length": str(size),
+            **stored.headers,
+            **self._cors(),
+        }
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            with stored.path.open("rb") as source:
+                shutil.copyfileobj(source, self.wfile)
+
+    def do_GET(self) -> None:
+        self._get(head=False)
+
+    def do_HEAD(self) -> None:
+        self._get(head=True)
+
+
+def make_server(config: DevBucketConfig, host: str = "127.0.0.1", port: int = 0) -> DevBucketServer:
+    """A dev bucket bound to ``host:port`` (port 0: any free one), not yet serving."""
+    return DevBucketServer((host, port), config)
+
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    """Serve until ``server.shutdown()``; the thread is a daemon."""
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name=type(server).__name__, daemon=True
+    )
+    thread.start()
+    return thread

@@ -1,0 +1,143 @@
+"""``make run`` (``python -m devtools.run``) as a developer uses it.
+
+It starts, prints the page's address, the page gets tickets that upload to
+the dev bucket, and Ctrl-C (SIGINT) stops everything. With real OSS settings
+it signs for that bucket instead, and says what is missing if one is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from tests.devbucket_fixtures import HOST, PNG, free_port, post_form
+
+PROJECT = Path(__file__).resolve().parents[1]
+START_SECONDS = 60
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any storage or CORS settings, plus ``settings``."""
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("OSS_", "ALIBABA_CLOUD_", "CORS_", "STORAGE_"))
+    }
+    return {**kept, "PYTHONUNBUFFERED": "1", **settings}
+
+
+@contextmanager
+def make_run(
+    tmp_path: Path, env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m devtools.run`` on free ports; yields it and its output so far."""
+    ports = {"--api-port": free_port(), "--page-port": free_port(), "--bucket-port": free_port()}
+    arguments = [f"{option}={port}" for option, port in ports.items()]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devtools.run",
+            *arguments,
+            "--bucket-dir",
+            str(tmp_path / "dev-bucket"),
+        ],
+        cwd=PROJECT,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    watchdog = threading.Timer(START_SECONDS, process.kill)
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        yield process, lines
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(20)
+
+
+def read_until(process: subprocess.Popen[str], lines: list[str], prefix: str) -> str:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            return line
+    raise AssertionError("devtools.run ended early:\n" + "".join(lines))
+
+
+def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    with make_run(tmp_path, child_env()) as (process, lines):
+        address = read_until(process, lines, "Open ").split()[1]
+        page_origin, api = re.fullmatch(r"(http://[^/]+)/\?api=(\S+)", address).groups()  # type: ignore[union-attr]
+
+        page = requests.get(address, timeout=5)
+        assert page.status_code == 200 and 'src="upload.js"' in page.text
+        ticket = requests.post(
+            f"{api}/upload-tickets",
+            json={"filename": "cat.png", "content_type": "image/png", "size": len(PNG)},
+            headers={"Origin": page_origin},
+            timeout=10,
+        )
+        assert ticket.status_code == 200, ticket.text
+        assert ticket.headers["Access-Control-Allow-Origin"] == page_origin
+        body = ticket.json()
+        preflight = requests.options(
+            body["url"],
+            headers={"Origin": page_origin, "Access-Control-Request-Method": "POST"},
+            timeout=5,
+        )
+        assert preflight.headers["Access-Control-Allow-Origin"] == page_origin
+        assert post_form(body["url"], body["fields"], PNG, file_type="image/png").status_code == 201
+        stored = tmp_path / "dev-bucket" / "signpost-dev" / "objects" / body["key"]
+        assert stored.read_bytes() == PNG
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+        lines.extend(process.stdout or [])
+    assert "Stopping." in "".join(lines)
+    api_port = int(api.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex((HOST, api_port)) != 0, "chalice local outlived make run"
+
+
+def test_real_oss_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
+    env = child_env(
+        OSS_BUCKET="my-real-bucket",
+        OSS_REGION="cn-shanghai",
+        OSS_ACCESS_KEY_ID="LTAIrealkey",
+        OSS_ACCESS_KEY_SECRET="real-secret",
+    )
+    with make_run(tmp_path, env) as (process, lines):
+        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
+        ticket = requests.post(
+            f"{api}/upload-tickets",
+            json={"filename": "a.png", "content_type": "image/png"},
+            timeout=10,
+        ).json()
+    output = "".join(lines)
+    assert "Real OSS settings found: uploads go to the bucket my-real-bucket" in output
+    assert "Dev bucket" not in output
+    assert ticket["url"] == "https://my-real-bucket.oss-cn-shanghai.aliyuncs.com"
+    assert "real-secret" not in output
+
+
+def test_incomplete_real_settings_are_named_before_anything_starts(tmp_path: Path) -> None:
+    with make_run(tmp_path, child_env(OSS_BUCKET="my-real-bucket")) as (process, lines):
+        assert process.wait(20) == 2
+        lines.extend(process.stdout or [])
+    output = "".join(lines)
+    assert "Real OSS settings are incomplete" in output and "OSS_REGION" in output
+    assert "Open " not in output
