@@ -52,8 +52,13 @@ def oss_target(oss: OssSettings) -> FormTarget:
         if oss.signature_version == "v1"
         else OssV4Signer(oss.credentials, oss.region or "")
     )
-    # An upload never replaces an existing object.
-    return FormTarget(oss.url, oss.bucket, signer, {"x-oss-forbid-overwrite": "true"})
+    return FormTarget(
+        oss.url,
+        oss.bucket,
+        signer,
+        fixed_fields={"x-oss-forbid-overwrite": "true"},  # never replace an object
+        type_fields=("Content-Type", "x-oss-content-type"),
+    )
 
 
 def s3_target(s3: S3Settings) -> FormTarget:

@@ -22,12 +22,19 @@ SUCCESS_STATUS = "201"  # OSS and S3 answer 201 with an XML body naming the obje
 
 @dataclass(frozen=True)
 class FormTarget:
-    """Where a form posts, who signs it, and the fields every form there carries."""
+    """Where a form posts, who signs it, and the fields every form there carries.
+
+    ``type_fields`` are the form fields that can set the stored object's type;
+    a ticket sends and binds each of them to the requested type. OSS needs
+    two: it stores ``x-oss-content-type`` first, then the file part's own
+    ``Content-Type`` header, and only then the ``Content-Type`` field.
+    """
 
     url: str
     bucket: str
     signer: PostSigner = field(repr=False)
     fixed_fields: Mapping[str, str] = field(default_factory=dict)
+    type_fields: tuple[str, ...] = ("Content-Type",)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def issue_ticket(
     low, high = (request.size, request.size) if request.size else (1, settings.max_upload_bytes)
     fields = {
         "key": key,
-        "Content-Type": request.content_type,
+        **dict.fromkeys(target.type_fields, request.content_type),
         "Content-Disposition": content_disposition(request.filename),
         **target.fixed_fields,
         **(extra_fields or {}),

@@ -190,21 +190,23 @@ def test_a_ticket_signed_with_another_secret_is_refused(bucket: RunningBucket) -
     assert "signature we calculated does not match" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chalicelib binds the Content-Type field, but OSS stores the file part's own "
-    "Content-Type before it (x-oss-content-type > file part > Content-Type field); the "
-    "ticket should also send and bind x-oss-content-type",
-)
 def test_the_stored_type_is_the_ticket_type_whatever_the_file_part_says(
     bucket: RunningBucket,
 ) -> None:
+    """OSS stores x-oss-content-type before the file part's own Content-Type
+    header, so the ticket binds it: a file part sent as text/html lands as the
+    type the ticket was issued for."""
     ticket = png_ticket(bucket)
+    assert ticket["fields"]["x-oss-content-type"] == "image/png"
     response = upload(ticket, file_type="text/html")
-    if response.status_code == 201:
-        assert bucket.server.store.get(ticket["key"]).content_type == "image/png"  # type: ignore[union-attr]
-    else:
-        assert response.status_code == 403
+    assert response.status_code == 201, response.text
+    assert bucket.server.store.get(ticket["key"]).content_type == "image/png"  # type: ignore[union-attr]
+
+
+def test_a_changed_x_oss_content_type_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    response = upload(ticket, **{"x-oss-content-type": "text/html"})
+    assert_refused(bucket, ticket, response, 403, "AccessDenied")
 
 
 def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..., None]) -> None:

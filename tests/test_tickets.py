@@ -36,7 +36,7 @@ def test_a_v4_ticket_is_exact() -> None:
     assert answer["max_size"] == 2048
     fields = answer["fields"]
     assert list(fields) == [
-        "key", "Content-Type", "Content-Disposition", "x-oss-forbid-overwrite",
+        "key", "Content-Type", "x-oss-content-type", "Content-Disposition", "x-oss-forbid-overwrite",
         "success_action_status", "x-oss-signature-version", "x-oss-credential", "x-oss-date",
         "policy", "x-oss-signature",
     ]
@@ -48,6 +48,7 @@ def test_a_v4_ticket_is_exact() -> None:
             {"bucket": "signpost-test"},
             ["eq", "$key", key],
             ["eq", "$Content-Type", "image/png"],
+            ["eq", "$x-oss-content-type", "image/png"],
             ["eq", "$Content-Disposition", disposition],
             ["eq", "$x-oss-forbid-overwrite", "true"],
             ["eq", "$success_action_status", "201"],
