@@ -1,4 +1,5 @@
-"""A local stand-in for an OSS bucket's form upload (``PostObject``): dev tooling only.
+"""A local stand-in for an OSS or S3 bucket's form upload (OSS ``PostObject``,
+S3 ``POST Object``): dev tooling only. One server speaks one provider.
 
 It checks a form the way the storage service does, independently of
 ``chalicelib`` (it must never import its signers or policy code: it is the
@@ -8,7 +9,10 @@ oracle our tickets are tested against), and keeps the objects in a folder.
   shared by OSS and S3;
 * :mod:`devbucket.forms`: the streaming ``multipart/form-data`` reader;
 * :mod:`devbucket.store`: objects and their metadata on disk;
-* :mod:`devbucket.oss`: OSS's signatures (V1, V4), rules and XML errors;
+* :mod:`devbucket.service`: what both providers do alike (XML errors, V4
+  signature checking, the policy check, the success answer);
+* :mod:`devbucket.oss`: OSS's signatures (V1, V4) and rules;
+* :mod:`devbucket.s3`: S3's SigV4 signature, session tokens and rules;
 * :mod:`devbucket.server`: the HTTP server, CORS included.
 
 Never deploy it: it serves every stored object to anyone who asks.

@@ -23,6 +23,7 @@ Operand = Union[str, tuple[str, ...]]
 EXPIRATION_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 LIST_OPERATORS = frozenset({"in", "not-in"})
 STRING_OPERATORS = frozenset({"eq", "starts-with"})
+OPERATORS = STRING_OPERATORS | LIST_OPERATORS  # OSS's; S3 knows only the string ones
 SIZE_RANGE = "content-length-range"
 
 
@@ -106,8 +107,9 @@ class Policy:
         return min([ceiling, *(high for _, high in self.size_ranges)])
 
 
-def decode_policy(encoded: str) -> Policy:
-    """Decode the base64 ``policy`` field; :class:`MalformedPolicy` if it is not one."""
+def decode_policy(encoded: str, *, operators: Collection[str] = OPERATORS) -> Policy:
+    """Decode the base64 ``policy`` field; :class:`MalformedPolicy` if it is not
+    one, or if a condition uses an operator the service does not know."""
     try:
         document = json.loads(base64.b64decode(encoded, validate=True).decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -123,7 +125,7 @@ def decode_policy(encoded: str) -> Policy:
         if isinstance(raw, list) and raw and raw[0] == SIZE_RANGE:
             ranges.append(_size_range(raw))
         else:
-            conditions.append(_condition(raw))
+            conditions.append(_condition(raw, operators))
     return Policy(_expiration(document["expiration"]), tuple(conditions), tuple(ranges))
 
 
@@ -142,7 +144,7 @@ def _field_name(value: Any) -> str:
     return value.lstrip("$").lower()
 
 
-def _condition(raw: Any) -> Condition:
+def _condition(raw: Any, operators: Collection[str]) -> Condition:
     if isinstance(raw, dict):
         if len(raw) != 1:
             raise MalformedPolicy(
@@ -156,6 +158,8 @@ def _condition(raw: Any) -> Condition:
     if not isinstance(raw, list) or len(raw) != 3:
         raise MalformedPolicy(f"a condition must be an object or a list of three: {raw!r}")
     operator, field, operand = raw
+    if not isinstance(operator, str) or operator not in operators:
+        raise MalformedPolicy(f"unknown condition: {raw!r}")
     if operator in STRING_OPERATORS and isinstance(operand, str):
         return Condition(operator, _field_name(field), operand)
     if (

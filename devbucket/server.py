@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from . import conditions, oss
-from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
+from . import conditions, oss, s3, service
 from .conditions import Policy
-from .oss import Bucket, OssError
+from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
+from .service import Bucket, Provider, ServiceError
 from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
 
 log = logging.getLogger("devbucket")
@@ -30,8 +30,15 @@ DEV_BUCKET = "signpost-dev"
 DEV_REGION = "cn-hangzhou"
 DEV_ACCESS_KEY_ID = "LTAIdevbucketkey"
 DEV_ACCESS_KEY_SECRET = "devbucket-secret-for-local-use-only"
+DEV_S3_REGION = "us-east-1"
+DEV_S3_ACCESS_KEY_ID = "AKIADEVBUCKETLOCAL00"
+DEV_S3_SECRET_ACCESS_KEY = "devbucket-s3-secret-for-local-use-only"
+PROVIDERS: dict[str, Provider] = {"oss": oss, "s3": s3}
+DEV_BUCKETS = {
+    "oss": Bucket(DEV_BUCKET, DEV_REGION, {DEV_ACCESS_KEY_ID: DEV_ACCESS_KEY_SECRET}),
+    "s3": Bucket(DEV_BUCKET, DEV_S3_REGION, {DEV_S3_ACCESS_KEY_ID: DEV_S3_SECRET_ACCESS_KEY}),
+}
 CORS_METHODS = ("GET", "HEAD", "POST")
-CORS_EXPOSE = "ETag, x-oss-request-id"
 DRAIN_LIMIT = (
     64 * 1024**2
 )  # after a refusal, read at most this much more, so the client sees the answer
@@ -43,19 +50,30 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class DevBucketConfig:
-    """Where objects go, which bucket this is, who may post and from where.
+    """Where objects go, which service's rules (``provider``: ``oss`` or
+    ``s3``; one bucket speaks one), which bucket this is (by default that
+    provider's dev bucket, :data:`DEV_BUCKETS`), who may post and from where.
 
     ``clock`` is injectable so a test can move past a policy's expiration.
     """
 
     root: Path
-    bucket: Bucket = field(
-        default_factory=lambda: Bucket(
-            DEV_BUCKET, DEV_REGION, {DEV_ACCESS_KEY_ID: DEV_ACCESS_KEY_SECRET}
-        )
-    )
+    provider: str = "oss"
+    bucket: Bucket | None = None
     allowed_origins: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = utc_now
+
+    def __post_init__(self) -> None:
+        if self.provider not in PROVIDERS:
+            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}")
+
+    @property
+    def rules(self) -> Provider:
+        return PROVIDERS[self.provider]
+
+    @property
+    def served_bucket(self) -> Bucket:
+        return self.bucket or DEV_BUCKETS[self.provider]
 
 
 class _Body:
@@ -101,17 +119,18 @@ class DevBucketServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def post_object(self, body: _Body, content_type: str, base_url: str) -> _Answer:
-        """PostObject: check the form as OSS does, then store the file."""
-        post = _PostObject(self.config.bucket, self.store, self.config.clock())
+        """PostObject: check the form as the provider does, then store the file."""
+        rules, bucket = self.config.rules, self.config.served_bucket
+        post = _PostObject(rules, bucket, self.store, self.config.clock())
         try:
             fields = read_form(body, body.remaining, content_type, post.accept)
             key, etag = post.finish(fields)
         except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
-            raise oss.storage_refusal(error) from None
+            raise rules.storage_refusal(error) from None
         finally:
             post.discard()
         location = f"{base_url}/{quote(key)}"
-        status, document = oss.success(fields, self.config.bucket, key, location, etag)
+        status, document = service.success(fields, bucket, key, location, etag)
         headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
         return _Answer(status, document, headers)
 
@@ -119,7 +138,8 @@ class DevBucketServer(ThreadingHTTPServer):
 class _PostObject:
     """One form upload: checked when the file part starts, stored when it ends."""
 
-    def __init__(self, bucket: Bucket, store: ObjectStore, now: datetime) -> None:
+    def __init__(self, rules: Provider, bucket: Bucket, store: ObjectStore, now: datetime) -> None:
+        self.rules = rules
         self.bucket = bucket
         self.store = store
         self.now = now
@@ -129,25 +149,25 @@ class _PostObject:
 
     def accept(self, fields: dict[str, str], part: FilePart) -> Upload:
         """Everything but the size, before a byte of the file is kept."""
-        self.policy = oss.authorize(fields, self.bucket, self.now)
+        self.policy = self.rules.authorize(fields, self.bucket, self.now)
         self.store.path_for(fields["key"])
-        oss.forbids_overwrite(fields)
-        limit = self.policy.size_limit(oss.POST_OBJECT_LIMIT)
+        self.rules.forbids_overwrite(fields)
+        limit = self.policy.size_limit(service.POST_OBJECT_LIMIT)
         self.part = part
-        self.upload = self.store.begin(limit, lambda: oss.refusal(conditions.EntityTooLarge()))
+        self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))
         return self.upload
 
     def finish(self, fields: dict[str, str]) -> tuple[str, str]:
         """The size, then the store; the key and the ETag."""
         assert self.policy is not None and self.part is not None and self.upload is not None
-        oss.check_size(self.policy, self.upload.size)
+        service.check_size(self.policy, self.upload.size)
         key = fields["key"]
         self.store.commit(
             self.upload,
             key,
-            oss.content_type(fields, self.part, key),
-            oss.object_headers(fields),
-            overwrite=not oss.forbids_overwrite(fields),
+            self.rules.content_type(fields, self.part, key),
+            self.rules.object_headers(fields),
+            overwrite=not self.rules.forbids_overwrite(fields),
         )
         return key, f'"{self.upload.md5_hex.upper()}"'
 
@@ -173,14 +193,14 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         return {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Methods": ", ".join(CORS_METHODS),
-            "Access-Control-Expose-Headers": CORS_EXPOSE,
+            "Access-Control-Expose-Headers": f"ETag, {self.server.config.rules.REQUEST_ID_HEADER}",
             "Vary": "Origin",
         }
 
     def _send(self, answer: _Answer, request_id: str, *, head: bool = False) -> None:
         self.send_response(answer.status)
         headers = {
-            "x-oss-request-id": request_id,
+            self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Length": str(len(answer.body)),
             **answer.headers,
             **self._cors(),
@@ -193,9 +213,9 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(answer.body)
 
-    def _send_error(self, error: OssError, request_id: str, *, head: bool = False) -> None:
-        host_id = f"{self.server.config.bucket.name}.{self.headers.get('Host', 'localhost')}"
-        body = oss.error_document(error, request_id, host_id)
+    def _send_error(self, error: ServiceError, request_id: str, *, head: bool = False) -> None:
+        host_id = f"{self.server.config.served_bucket.name}.{self.headers.get('Host', 'localhost')}"
+        body = service.error_document(error, request_id, host_id)
         self._send(
             _Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head
         )
@@ -203,19 +223,19 @@ class DevBucketHandler(BaseHTTPRequestHandler):
     # -- methods ----------------------------------------------------------
 
     def do_OPTIONS(self) -> None:
-        """A CORS preflight, answered like an OSS bucket with one CORS rule:
+        """A CORS preflight, answered like a bucket with one CORS rule:
         the configured origins, GET/HEAD/POST, any header."""
         request_id = secrets.token_hex(12).upper()
         origin = self.headers.get("Origin")
         method = self.headers.get("Access-Control-Request-Method")
         if not origin or not method:
             missing = "Origin" if not origin else "Access-Control-Request-Method"
-            error = OssError(
+            error = ServiceError(
                 400, "BadRequest", f"Insufficient information. {missing} request header needed."
             )
             return self._send_error(error, request_id)
         if origin not in self.server.config.allowed_origins or method not in CORS_METHODS:
-            error = OssError(
+            error = ServiceError(
                 403,
                 "AccessForbidden",
                 "CORSResponse: This CORS request is not allowed. The Origin or the "
@@ -233,29 +253,29 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
             self.close_connection = True
-            error = OssError(
+            error = ServiceError(
                 411, "MissingContentLength", "You must provide the Content-Length HTTP header."
             )
             return self._send_error(error, request_id)
         body = _Body(self.rfile, int(length))
         try:
             if urlsplit(self.path).path != "/":
-                raise OssError(
+                raise ServiceError(
                     405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
                 )
             host = self.headers.get("Host")
             base_url = f"http://{host}" if host else self.server.url
             answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
-        except OssError as error:
+        except ServiceError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)
             return self._refuse(error, body, request_id)
         except Exception:  # a bug or a full disk: a clean 500, the details in the log
             log.exception("PostObject failed")
-            failure = OssError(500, "InternalError", "The dev bucket failed; see its log.")
+            failure = ServiceError(500, "InternalError", "The dev bucket failed; see its log.")
             return self._refuse(failure, body, request_id)
         self._send(answer, request_id)
 
-    def _refuse(self, error: OssError, body: _Body, request_id: str) -> None:
+    def _refuse(self, error: ServiceError, body: _Body, request_id: str) -> None:
         """Answer a refused POST; keep the connection only if its body could be read to the end."""
         if not body.drain():
             self.close_connection = True
@@ -266,12 +286,12 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         key = unquote(urlsplit(self.path).path[1:])
         stored = self.server.store.get(key) if key else None
         if stored is None:
-            error = OssError(404, "NoSuchKey", "The specified key does not exist.")
+            error = ServiceError(404, "NoSuchKey", "The specified key does not exist.")
             return self._send_error(error, request_id, head=head)
         size = stored.path.stat().st_size
         self.send_response(200)
         headers = {
-            "x-oss-request-id": request_id,
+            self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Type": stored.content_type,
             "Content-Length": str(size),
             **stored.headers,

@@ -1,0 +1,106 @@
+"""What makes the dev bucket S3: SigV4 form signatures, S3's form rules, its codes.
+
+Written from AWS's "Browser-Based Uploads Using POST (AWS Signature Version
+4)" and "POST Policy" pages, not from ``chalicelib``:
+
+* the form carries ``x-amz-algorithm`` (``AWS4-HMAC-SHA256``),
+  ``x-amz-credential`` (``<key>/<yyyymmdd>/<region>/s3/aws4_request``),
+  ``x-amz-date`` and ``x-amz-signature``: the hex HMAC-SHA256 of the base64
+  policy with the key chained ``"AWS4" + secret`` -> date -> region -> ``s3``
+  -> ``aws4_request``; a temporary key also needs its
+  ``x-amz-security-token``;
+* every form field but ``x-amz-signature``, ``file``, ``policy`` and those
+  named ``x-ignore-*`` must be bound by a condition; conditions are ``eq``
+  (or ``{"field": "value"}``), ``starts-with`` and ``content-length-range``;
+* the stored object's type is the ``Content-Type`` field (S3 ignores the
+  file part's own header), ``binary/octet-stream`` without one; an upload
+  replaces an object of the same key.
+
+Refusals use S3's codes: ``SignatureDoesNotMatch``, ``InvalidAccessKeyId``,
+``InvalidToken``, and the policy's (``AccessDenied``, ``EntityTooLarge``...)
+shared with OSS in :mod:`devbucket.service`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from datetime import datetime
+
+from . import service
+from .conditions import STRING_OPERATORS, Policy
+from .forms import FilePart
+from .service import Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
+
+NAME = "s3"
+REQUEST_ID_HEADER = "x-amz-request-id"
+V4 = V4Scheme(
+    brand="AWS",
+    algorithm="AWS4-HMAC-SHA256",
+    algorithm_field="x-amz-algorithm",
+    prefix="x-amz",
+    secret_prefix="AWS4",
+    service="s3",
+    terminator="aws4_request",
+    mismatch_code="SignatureDoesNotMatch",
+)
+TOKEN_FIELD = "x-amz-security-token"
+# Fields no condition needs to bind; the bucket is S3's own (it comes from the URL).
+EXEMPT = frozenset({"x-amz-signature", "file", "policy", "bucket"})
+IGNORED_PREFIX = "x-ignore-"
+DEFAULT_TYPE = "binary/octet-stream"
+
+
+def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
+    """The SigV4 signature, then the session token a temporary key needs.
+
+    An unsigned form is anonymous; the dev bucket is not public-write.
+    """
+    if V4.algorithm_field not in fields and V4.field("signature") not in fields:
+        raise access_denied("Access Denied")
+    key_id = service.verify_v4(fields, bucket, now, V4)
+    expected = bucket.session_tokens.get(key_id)
+    given = fields.get(TOKEN_FIELD)
+    if expected is not None and given is None:
+        # A temporary key is not a key S3 knows without its token.
+        raise ServiceError(
+            403,
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+    if given is not None and (
+        expected is None
+        or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+    ):
+        raise ServiceError(
+            400, "InvalidToken", "The provided token is malformed or otherwise invalid."
+        )
+
+
+def authorize(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy:
+    """Everything S3 checks before the file: signature and token, policy, the key."""
+    verify_signature(fields, bucket, now)
+    ignored = {name for name in fields if name.startswith(IGNORED_PREFIX)}
+    return service.check_policy(
+        fields, bucket, now, exempt=EXEMPT | ignored, operators=STRING_OPERATORS
+    )
+
+
+def storage_refusal(error: StorageProblem) -> ServiceError:
+    """S3's code and status for what the form reader or the store refused."""
+    return service.storage_refusal(error, "InvalidArgument")
+
+
+def forbids_overwrite(fields: Mapping[str, str]) -> bool:
+    """Never: an S3 form upload replaces an object of the same key."""
+    return False
+
+
+def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
+    """The ``Content-Type`` field; S3 does not look at the file part's header."""
+    return fields.get("content-type") or DEFAULT_TYPE
+
+
+def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
+    """The HTTP headers the object is served with: standard ones and ``x-amz-meta-*``."""
+    return service.object_headers(fields, "x-amz-meta-")
