@@ -2,12 +2,15 @@
 
 * the API: ``chalice local`` from this virtualenv, in its own process group;
 * the page: ``frontend/`` over a static file server (a thread);
-* the dev bucket (:mod:`devbucket`, a thread), with the API's ``OSS_*``
+* the dev bucket (:mod:`devbucket`, a thread), with the API's storage
   settings pointing at it and its credentials, so the page works at once.
 
-With real OSS settings in the environment (``OSS_BUCKET``, a key...), no dev
-bucket is started and the API signs for that bucket instead. Ctrl-C (or
-SIGTERM) stops everything.
+``--provider`` picks the storage: ``oss`` (the default; the dev bucket checks
+forms as OSS does, the API gets ``OSS_*``) or ``s3`` (S3's rules, the API gets
+``STORAGE_PROVIDER=s3``, ``S3_*`` and ``AWS_*``). With real settings for that
+provider in the environment (``OSS_BUCKET``, a key...; ``S3_BUCKET`` or
+``S3_ENDPOINT``), no dev bucket is started and the API signs for that bucket
+instead. Ctrl-C (or SIGTERM) stops everything.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from devbucket.server import (
     DEV_ACCESS_KEY_SECRET,
     DEV_BUCKET,
     DEV_REGION,
+    DEV_S3_ACCESS_KEY_ID,
+    DEV_S3_REGION,
+    DEV_S3_SECRET_ACCESS_KEY,
+    PROVIDERS,
     DevBucketConfig,
     make_server,
     serve_in_thread,
@@ -38,17 +45,21 @@ from devbucket.server import (
 
 PROJECT = Path(__file__).resolve().parents[1]
 FRONTEND = PROJECT / "frontend"
-# Any of these in the environment means "use my real OSS bucket" (OSS_SIGNATURE_VERSION
-# alone does not: the dev bucket checks V1 and V4 alike).
-REAL_OSS_VARIABLES = (
-    "OSS_BUCKET",
-    "OSS_REGION",
-    "OSS_ENDPOINT",
-    "OSS_ACCESS_KEY_ID",
-    "OSS_ACCESS_KEY_SECRET",
-    "OSS_SESSION_TOKEN",
-    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-)
+# Any of these in the environment means "use my real bucket" (OSS_SIGNATURE_VERSION
+# alone does not: the dev bucket checks V1 and V4 alike; nor do AWS_* keys alone, which
+# many shells carry for other work).
+REAL_VARIABLES = {
+    "oss": (
+        "OSS_BUCKET",
+        "OSS_REGION",
+        "OSS_ENDPOINT",
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    ),
+    "s3": ("S3_BUCKET", "S3_ENDPOINT"),
+}
 API_START_SECONDS = 60
 STOP_SECONDS = 5
 
@@ -83,23 +94,40 @@ def page_origins(host: str, port: int) -> list[str]:
     return origins
 
 
-def uses_real_oss(env: Mapping[str, str]) -> bool:
-    return any(env.get(name, "").strip() for name in REAL_OSS_VARIABLES)
+def uses_real_bucket(provider: str, env: Mapping[str, str]) -> bool:
+    return any(env.get(name, "").strip() for name in REAL_VARIABLES[provider])
 
 
-def check_real_oss(env: Mapping[str, str]) -> str:
+def check_real_bucket(provider: str, env: Mapping[str, str]) -> str:
     """The real bucket's name, or a :class:`Refusal` naming what is missing."""
     from chalicelib.errors import NotConfigured
-    from chalicelib.settings import load_oss
+    from chalicelib.settings import load_oss, load_s3
 
     try:
-        return load_oss(env).bucket
+        return load_s3(env).bucket if provider == "s3" else load_oss(env).bucket
     except NotConfigured as error:
-        raise Refusal(f"Real OSS settings are incomplete: {error.message}") from None
+        raise Refusal(
+            f"Real {provider.upper()} settings are incomplete: {error.message}"
+        ) from None
 
 
-def dev_bucket_env(bucket_url: str) -> dict[str, str]:
-    """The API's settings for the dev bucket: its address and its dev key."""
+def dev_bucket_env(provider: str, bucket_url: str) -> dict[str, str]:
+    """The API's settings for the dev bucket: its provider, address and dev key.
+
+    For S3 a session token or region of the caller's shell is blanked: the
+    dev key is a long-term one, in the dev bucket's region.
+    """
+    if provider == "s3":
+        return {
+            "STORAGE_PROVIDER": "s3",
+            "S3_BUCKET": DEV_BUCKET,
+            "AWS_REGION": DEV_S3_REGION,
+            "S3_REGION": "",
+            "S3_ENDPOINT": bucket_url,
+            "AWS_ACCESS_KEY_ID": DEV_S3_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DEV_S3_SECRET_ACCESS_KEY,
+            "AWS_SESSION_TOKEN": "",
+        }
     return {
         "STORAGE_PROVIDER": "oss",
         "OSS_BUCKET": DEV_BUCKET,
@@ -111,13 +139,13 @@ def dev_bucket_env(bucket_url: str) -> dict[str, str]:
 
 
 def api_env(
-    env: Mapping[str, str], origins: Sequence[str], bucket_url: str | None
+    env: Mapping[str, str], origins: Sequence[str], provider: str, bucket_url: str | None
 ) -> dict[str, str]:
     """The API's environment: the caller's, the page's origins allowed by
-    CORS, and the dev bucket's settings when there is one."""
+    CORS, the provider, and the dev bucket's settings when there is one."""
     listed = [item.strip() for item in env.get("CORS_ALLOW_ORIGIN", "").split(",") if item.strip()]
     allowed = ",".join(dict.fromkeys([*listed, *origins]))
-    wiring = dev_bucket_env(bucket_url) if bucket_url else {}
+    wiring = dev_bucket_env(provider, bucket_url) if bucket_url else {"STORAGE_PROVIDER": provider}
     return {**env, **wiring, "CORS_ALLOW_ORIGIN": allowed}
 
 
@@ -182,6 +210,7 @@ def check_free(host: str, port: int, option: str) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--provider", choices=sorted(PROVIDERS), default="oss")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--page-port", type=int, default=8080)
@@ -200,31 +229,40 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     servers: list[ThreadingHTTPServer] = []
     api: subprocess.Popen[bytes] | None = None
     ports = [(args.api_port, "--api-port"), (args.page_port, "--page-port")]
-    real = uses_real_oss(env)
+    provider = args.provider
+    real = uses_real_bucket(provider, env)
     if not real:
         ports.append((args.bucket_port, "--bucket-port"))
     try:
         for port, option in ports:
             check_free(host, port, option)
         if real:
-            name = check_real_oss(env)
-            print(f"Real OSS settings found: uploads go to the bucket {name}, not to a dev bucket.")
+            name = check_real_bucket(provider, env)
+            print(
+                f"Real {provider.upper()} settings found: "
+                f"uploads go to the bucket {name}, not to a dev bucket."
+            )
             print(f"Its CORS rule must allow the origin {origins[0]} (POST, any header).")
             bucket_url = None
         else:
             config = DevBucketConfig(
-                root=args.bucket_dir / DEV_BUCKET, allowed_origins=frozenset(origins)
+                root=args.bucket_dir / DEV_BUCKET,
+                provider=provider,
+                allowed_origins=frozenset(origins),
             )
             bucket = make_server(config, host, args.bucket_port)
             servers.append(bucket)
             serve_in_thread(bucket)
             bucket_url = bucket.url
-            print(f"Dev bucket {DEV_BUCKET} at {bucket_url}, objects in {config.root}")
+            print(
+                f"Dev bucket {DEV_BUCKET} ({provider.upper()} rules) at {bucket_url}, "
+                f"objects in {config.root}"
+            )
         page = make_page_server(host, args.page_port)
         servers.append(page)
         serve_in_thread(page)
         api_url = f"http://{host}:{args.api_port}"
-        api = start_api(api_env(env, origins, bucket_url), host, args.api_port)
+        api = start_api(api_env(env, origins, provider, bucket_url), host, args.api_port)
         wait_until_listening(api, host, args.api_port, API_START_SECONDS)
         print(f"API at {api_url}")
         print(f"\nOpen {origins[0]}/?api={api_url}\n(Ctrl-C stops everything.)", flush=True)

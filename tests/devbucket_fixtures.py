@@ -20,16 +20,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from devbucket.server import (
-    DEV_ACCESS_KEY_ID,
-    DEV_ACCESS_KEY_SECRET,
-    DEV_BUCKET,
-    DEV_REGION,
-    DevBucketConfig,
-    DevBucketServer,
-    make_server,
-    serve_in_thread,
-)
+from devbucket.service import Bucket
+from devbucket.server import DevBucketConfig, DevBucketServer, make_server, serve_in_thread
+from devtools.run import dev_bucket_env
 
 
 def make_png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (230, 90, 30)) -> bytes:
@@ -88,14 +81,7 @@ class RunningBucket:
 
     def env(self, **overrides: str) -> dict[str, str]:
         """The API's settings for this bucket, as ``make run`` sets them."""
-        return {
-            "OSS_ACCESS_KEY_ID": DEV_ACCESS_KEY_ID,
-            "OSS_ACCESS_KEY_SECRET": DEV_ACCESS_KEY_SECRET,
-            "OSS_BUCKET": DEV_BUCKET,
-            "OSS_REGION": DEV_REGION,
-            "OSS_ENDPOINT": self.url,
-            **overrides,
-        }
+        return {**dev_bucket_env(self.server.config.provider, self.url), **overrides}
 
     def stored(self, key: str) -> bytes:
         obj = self.server.store.get(key)
@@ -103,9 +89,20 @@ class RunningBucket:
         return obj.path.read_bytes()
 
 
-def start_bucket(root: Path, origins: frozenset[str] = frozenset()) -> RunningBucket:
+def start_bucket(
+    root: Path,
+    origins: frozenset[str] = frozenset(),
+    *,
+    provider: str = "oss",
+    trusted: Bucket | None = None,
+) -> RunningBucket:
+    """A dev bucket with ``provider``'s rules, serving in a thread; ``trusted``
+    replaces that provider's dev bucket (other keys, session tokens)."""
     clock = MovableClock()
-    server = make_server(DevBucketConfig(root=root, allowed_origins=origins, clock=clock))
+    config = DevBucketConfig(
+        root=root, provider=provider, bucket=trusted, allowed_origins=origins, clock=clock
+    )
+    server = make_server(config)
     serve_in_thread(server)
     return RunningBucket(server, clock, root)
 
@@ -147,7 +144,8 @@ def post_form(
 
 
 def oss_error(response: Any) -> tuple[str, str]:
-    """``(Code, Message)`` of an OSS XML error; fails if the body is not one."""
+    """``(Code, Message)`` of an OSS or S3 XML error (the same shape); fails
+    if the body is not one."""
     root = ElementTree.fromstring(response.content)
     assert root.tag == "Error"
     assert root.findtext("RequestId") and root.findtext("HostId")

@@ -1,8 +1,9 @@
 """``make run`` (``python -m devtools.run``) as a developer uses it.
 
 It starts, prints the page's address, the page gets tickets that upload to
-the dev bucket, and Ctrl-C (SIGINT) stops everything. With real OSS settings
-it signs for that bucket instead, and says what is missing if one is.
+the dev bucket, and Ctrl-C (SIGINT) stops everything; ``--provider s3`` does
+the same with S3's rules. With real settings it signs for that bucket
+instead, and says what is missing if one is.
 """
 
 from __future__ import annotations
@@ -30,16 +31,17 @@ def child_env(**settings: str) -> dict[str, str]:
     kept = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("OSS_", "ALIBABA_CLOUD_", "CORS_", "STORAGE_"))
+        if not name.startswith(("OSS_", "ALIBABA_CLOUD_", "CORS_", "STORAGE_", "S3_", "AWS_"))
     }
     return {**kept, "PYTHONUNBUFFERED": "1", **settings}
 
 
 @contextmanager
 def make_run(
-    tmp_path: Path, env: Mapping[str, str]
+    tmp_path: Path, env: Mapping[str, str], *options: str
 ) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """``python -m devtools.run`` on free ports; yields it and its output so far."""
+    """``python -m devtools.run`` on free ports, with ``options``; yields it and its
+    output so far."""
     ports = {"--api-port": free_port(), "--page-port": free_port(), "--bucket-port": free_port()}
     arguments = [f"{option}={port}" for option, port in ports.items()]
     process = subprocess.Popen(
@@ -50,6 +52,7 @@ def make_run(
             *arguments,
             "--bucket-dir",
             str(tmp_path / "dev-bucket"),
+            *options,
         ],
         cwd=PROJECT,
         env=dict(env),
@@ -141,3 +144,44 @@ def test_incomplete_real_settings_are_named_before_anything_starts(tmp_path: Pat
     output = "".join(lines)
     assert "Real OSS settings are incomplete" in output and "OSS_REGION" in output
     assert "Open " not in output
+
+
+def test_provider_s3_serves_an_s3_dev_bucket_and_signs_for_it(tmp_path: Path) -> None:
+    """The shell's own AWS keys and token do not leak into the dev wiring."""
+    shell = child_env(AWS_ACCESS_KEY_ID="AKIAMYOWNKEY00000000", AWS_SESSION_TOKEN="my-token")
+    with make_run(tmp_path, shell, "--provider", "s3") as (process, lines):
+        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
+        body = requests.post(
+            f"{api}/upload-tickets",
+            json={"filename": "cat.png", "content_type": "image/png", "size": len(PNG)},
+            timeout=10,
+        ).json()
+        assert body["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+        assert "x-amz-security-token" not in body["fields"]
+        response = post_form(body["url"], body["fields"], PNG, file_type="image/png")
+        assert response.status_code == 201, response.text
+        assert "x-amz-request-id" in response.headers
+        stored = tmp_path / "dev-bucket" / "signpost-dev" / "objects" / body["key"]
+        assert stored.read_bytes() == PNG
+    assert "Dev bucket signpost-dev (S3 rules)" in "".join(lines)
+
+
+def test_real_s3_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
+    env = child_env(
+        S3_BUCKET="my-real-uploads",
+        AWS_REGION="eu-central-1",
+        AWS_ACCESS_KEY_ID="AKIAREALKEY000000000",
+        AWS_SECRET_ACCESS_KEY="real-aws-secret",
+    )
+    with make_run(tmp_path, env, "--provider", "s3") as (process, lines):
+        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
+        ticket = requests.post(
+            f"{api}/upload-tickets",
+            json={"filename": "a.png", "content_type": "image/png"},
+            timeout=10,
+        ).json()
+    output = "".join(lines)
+    assert "Real S3 settings found: uploads go to the bucket my-real-uploads" in output
+    assert "Dev bucket" not in output
+    assert ticket["url"] == "https://my-real-uploads.s3.eu-central-1.amazonaws.com"
+    assert "real-aws-secret" not in output

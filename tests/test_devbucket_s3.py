@@ -1,0 +1,289 @@
+"""S3 tickets really upload to a bucket that checks S3's POST rules, and every
+tampering is refused with S3's code.
+
+The dev bucket in S3 mode (:mod:`devbucket.s3`) verifies the SigV4 policy
+signature, session tokens and the policy's conditions as AWS documents
+them, sharing no code with chalicelib; the forms go over loopback with
+``requests``. The last tests hold the dev bucket's S3 rules to botocore's
+``generate_presigned_post``, independently of chalicelib.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from tests.devbucket_fixtures import (
+    PNG,
+    RunningBucket,
+    issue_ticket,
+    oss_error,
+    post_form,
+    start_bucket,
+)
+
+from devbucket.server import (
+    DEV_BUCKET,
+    DEV_S3_ACCESS_KEY_ID,
+    DEV_S3_REGION,
+    DEV_S3_SECRET_ACCESS_KEY,
+)
+from devbucket.service import Bucket
+
+TEMPORARY_KEY_ID = "ASIADEVBUCKETTEMP000"
+TEMPORARY_SECRET = "temporary-secret-for-the-dev-bucket"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEDEVBUCKET//////////wEaCXVzLWVhc3QtMSJHMEUCIQ=="
+
+
+def running(tmp_path: Path, trusted: Bucket | None = None) -> Iterator[RunningBucket]:
+    bucket = start_bucket(tmp_path / "bucket", provider="s3", trusted=trusted)
+    yield bucket
+    bucket.server.shutdown()
+    bucket.server.server_close()
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> Iterator[RunningBucket]:
+    """The S3 dev bucket as ``make run --provider s3`` starts it."""
+    yield from running(tmp_path)
+
+
+@pytest.fixture
+def sts_bucket(tmp_path: Path) -> Iterator[RunningBucket]:
+    """An S3 dev bucket that also trusts a temporary key, with its session token."""
+    trusted = Bucket(
+        DEV_BUCKET,
+        DEV_S3_REGION,
+        {DEV_S3_ACCESS_KEY_ID: DEV_S3_SECRET_ACCESS_KEY, TEMPORARY_KEY_ID: TEMPORARY_SECRET},
+        {TEMPORARY_KEY_ID: SESSION_TOKEN},
+    )
+    yield from running(tmp_path, trusted)
+
+
+def png_ticket(bucket: RunningBucket, **env: str) -> dict[str, Any]:
+    return issue_ticket(bucket.env(**env), "cat.png", "image/png", len(PNG))
+
+
+def upload(
+    ticket: dict[str, Any],
+    content: bytes = PNG,
+    /,
+    *,
+    file_type: str = "image/png",
+    drop: tuple[str, ...] = (),
+    **changes: str,
+) -> Any:
+    """Post the ticket's fields, with ``changes`` applied and ``drop`` left out."""
+    fields = {name: value for name, value in ticket["fields"].items() if name not in drop}
+    fields.update(changes)
+    return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
+
+
+def assert_refused(
+    bucket: RunningBucket, ticket: dict[str, Any], response: Any, status: int, code: str
+) -> str:
+    """The answer is S3's XML error ``code`` and nothing was stored; its message."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/xml"
+    assert response.headers["x-amz-request-id"]
+    got, message = oss_error(response)
+    assert got == code, message
+    assert bucket.server.store.get(ticket["key"]) is None
+    return message
+
+
+def test_an_s3_ticket_uploads_and_the_object_is_what_was_sent(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    assert ticket["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    response = upload(ticket)
+
+    assert response.status_code == 201, response.text
+    answer = ElementTree.fromstring(response.content)
+    assert answer.tag == "PostResponse"
+    assert answer.findtext("Key") == ticket["key"]
+    assert answer.findtext("Bucket") == DEV_BUCKET
+    assert answer.findtext("ETag") == response.headers["ETag"]
+    assert answer.findtext("Location", "").startswith(bucket.url)
+    served = requests.get(f"{bucket.url}/{ticket['key']}", timeout=5)
+    assert served.content == PNG == bucket.stored(ticket["key"])
+    assert served.headers["Content-Type"] == "image/png"
+    assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
+
+
+def test_the_stored_type_is_the_content_type_field_whatever_the_file_part_says(
+    bucket: RunningBucket,
+) -> None:
+    """S3 takes the object's type from the bound ``Content-Type`` field, not
+    from the file part's header, which the policy cannot bind."""
+    ticket = png_ticket(bucket)
+    response = upload(ticket, file_type="text/html")
+    assert response.status_code == 201, response.text
+    stored = bucket.server.store.get(ticket["key"])
+    assert stored is not None and stored.content_type == "image/png"
+
+
+def test_another_key_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    other = ticket["key"].replace("cat.png", "dog.png")
+    message = assert_refused(bucket, ticket, upload(ticket, key=other), 403, "AccessDenied")
+    assert message.startswith("Invalid according to Policy: Policy Condition failed")
+    assert "$key" in message
+    assert bucket.server.store.get(other) is None
+
+
+def test_another_content_type_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    response = upload(ticket, file_type="text/html", **{"Content-Type": "text/html"})
+    message = assert_refused(bucket, ticket, response, 403, "AccessDenied")
+    assert "Policy Condition failed" in message and "$content-type" in message
+
+
+def test_a_file_one_byte_over_the_bound_size_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    assert_refused(bucket, ticket, upload(ticket, PNG + b"\0"), 400, "EntityTooLarge")
+
+
+def test_an_expired_policy_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    bucket.clock.advance(600 + 1)  # EXPIRE_SECONDS defaults to 600
+    message = assert_refused(bucket, ticket, upload(ticket), 403, "AccessDenied")
+    assert message == "Invalid according to Policy: Policy expired."
+
+
+def test_a_flipped_signature_character_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    signature = ticket["fields"]["x-amz-signature"]
+    flipped = signature[:7] + ("0" if signature[7] != "0" else "1") + signature[8:]
+    response = upload(ticket, **{"x-amz-signature": flipped})
+    message = assert_refused(bucket, ticket, response, 403, "SignatureDoesNotMatch")
+    assert "signature we calculated does not match" in message
+
+
+def test_a_policy_edited_after_signing_is_refused(bucket: RunningBucket) -> None:
+    """Widen the size range and send a bigger file: the signature no longer
+    matches the policy."""
+    ticket = png_ticket(bucket)
+    document = json.loads(base64.b64decode(ticket["fields"]["policy"]))
+    document["conditions"] = [
+        ["content-length-range", 1, 10**9]
+        if isinstance(condition, list) and condition[0] == "content-length-range"
+        else condition
+        for condition in document["conditions"]
+    ]
+    edited = base64.b64encode(json.dumps(document).encode()).decode()
+    response = upload(ticket, PNG * 3, policy=edited)
+    assert_refused(bucket, ticket, response, 403, "SignatureDoesNotMatch")
+
+
+def test_an_extra_form_field_the_policy_does_not_bind_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket)
+    response = upload(ticket, **{"x-amz-meta-owner": "mallory"})
+    message = assert_refused(bucket, ticket, response, 403, "AccessDenied")
+    assert message == "Invalid according to Policy: Extra input fields: x-amz-meta-owner"
+
+
+def test_a_field_named_x_ignore_needs_no_condition(bucket: RunningBucket) -> None:
+    """S3's one exception to "every field is bound": ``x-ignore-*``."""
+    ticket = png_ticket(bucket)
+    response = upload(ticket, **{"x-ignore-note": "anything"})
+    assert response.status_code == 201, response.text
+
+
+def test_a_key_the_bucket_does_not_trust_is_refused(bucket: RunningBucket) -> None:
+    ticket = png_ticket(bucket, AWS_ACCESS_KEY_ID="AKIASOMEONEELSE00000")
+    message = assert_refused(bucket, ticket, upload(ticket), 403, "InvalidAccessKeyId")
+    assert "AWS Access Key Id" in message
+
+
+def test_a_session_token_ticket_uploads(sts_bucket: RunningBucket) -> None:
+    ticket = png_ticket(sts_bucket, **sts_env())
+    assert ticket["fields"]["x-amz-security-token"] == SESSION_TOKEN
+    response = upload(ticket)
+    assert response.status_code == 201, response.text
+    assert sts_bucket.stored(ticket["key"]) == PNG
+
+
+def test_a_session_token_ticket_without_its_token_is_refused(sts_bucket: RunningBucket) -> None:
+    ticket = png_ticket(sts_bucket, **sts_env())
+    response = upload(ticket, drop=("x-amz-security-token",))
+    assert_refused(sts_bucket, ticket, response, 403, "InvalidAccessKeyId")
+
+
+def test_a_session_token_ticket_with_another_token_is_refused(sts_bucket: RunningBucket) -> None:
+    ticket = png_ticket(sts_bucket, **sts_env())
+    forged = SESSION_TOKEN.replace("DEVBUCKET", "MALLORY00")
+    response = upload(ticket, **{"x-amz-security-token": forged})
+    assert_refused(sts_bucket, ticket, response, 400, "InvalidToken")
+
+
+def sts_env() -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": TEMPORARY_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": TEMPORARY_SECRET,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    }
+
+
+# -- the dev bucket's S3 rules against botocore, independent of chalicelib ------
+
+
+def botocore_post(
+    bucket: RunningBucket, key: str, fields: dict[str, str], conditions: list[Any]
+) -> dict[str, str]:
+    """``generate_presigned_post``'s form for the dev bucket, with its dev key."""
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.get_session()
+    client = session.create_client(
+        "s3",
+        region_name=DEV_S3_REGION,
+        endpoint_url=bucket.url,
+        aws_access_key_id=DEV_S3_ACCESS_KEY_ID,
+        aws_secret_access_key=DEV_S3_SECRET_ACCESS_KEY,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    post = client.generate_presigned_post(
+        DEV_BUCKET, key, Fields=fields, Conditions=conditions, ExpiresIn=300
+    )
+    return dict(post["fields"])
+
+
+@pytest.mark.parametrize(("status", "expected"), [("200", 200), ("201", 201), ("204", 204)])
+def test_a_form_signed_by_botocore_is_accepted(
+    bucket: RunningBucket, status: str, expected: int
+) -> None:
+    key = f"botocore/{status}/cat.png"
+    fields = {"Content-Type": "image/png", "success_action_status": status}
+    conditions = [{name: value} for name, value in fields.items()]
+    form = botocore_post(bucket, key, fields, [*conditions, ["content-length-range", 1, 1000]])
+    # The dev bucket is addressed by its root, not botocore's path-style URL.
+    response = post_form(bucket.url, form, PNG, file_type="image/png")
+    assert response.status_code == expected, response.text
+    assert bucket.stored(key) == PNG
+
+
+def test_a_botocore_form_with_an_unbound_field_or_an_oss_only_operator_is_refused(
+    bucket: RunningBucket,
+) -> None:
+    key = "botocore/refused/cat.png"
+    unbound = botocore_post(bucket, key, {"Content-Type": "image/png"}, [])
+    response = post_form(bucket.url, unbound, PNG)
+    assert response.status_code == 403
+    assert oss_error(response) == (
+        "AccessDenied",
+        "Invalid according to Policy: Extra input fields: content-type",
+    )
+    listed = botocore_post(
+        bucket, key, {"Content-Type": "image/png"}, [["in", "$Content-Type", ["image/png"]]]
+    )
+    response = post_form(bucket.url, listed, PNG)
+    assert response.status_code == 400
+    assert oss_error(response)[0] == "InvalidPolicyDocument"
+    assert bucket.server.store.get(key) is None
