@@ -7,6 +7,7 @@ evidence that a tampered form is caught.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import struct
@@ -83,6 +84,10 @@ class RunningBucket:
         """The API's settings for this bucket, as ``make run`` sets them."""
         return {**dev_bucket_env(self.server.config.provider, self.url), **overrides}
 
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
     def stored(self, key: str) -> bytes:
         obj = self.server.store.get(key)
         assert obj is not None, f"{key} is not in the dev bucket"
@@ -111,8 +116,7 @@ def start_bucket(
 def bucket(tmp_path: Path) -> Iterator[RunningBucket]:
     running = start_bucket(tmp_path / "bucket")
     yield running
-    running.server.shutdown()
-    running.server.server_close()
+    running.stop()
 
 
 def issue_ticket(
@@ -150,3 +154,46 @@ def oss_error(response: Any) -> tuple[str, str]:
     assert root.tag == "Error"
     assert root.findtext("RequestId") and root.findtext("HostId")
     return root.findtext("Code") or "", root.findtext("Message") or ""
+
+
+def widened_policy(ticket: Mapping[str, Any], high: int = 10**9) -> str:
+    """The ticket's policy with its size range widened to ``[1, high]``: an
+    edit after signing."""
+    document = json.loads(base64.b64decode(ticket["fields"]["policy"]))
+    document["conditions"] = [
+        ["content-length-range", 1, high]
+        if isinstance(condition, list) and condition[0] == "content-length-range"
+        else condition
+        for condition in document["conditions"]
+    ]
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def upload(
+    ticket: Mapping[str, Any],
+    content: bytes = PNG,
+    /,
+    *,
+    file_type: str = "image/png",
+    drop: tuple[str, ...] = (),
+    **changes: str,
+) -> Any:
+    """Post the ticket's fields, with ``changes`` applied and ``drop`` left out,
+    and the file as ``cat.png``."""
+    fields = {name: value for name, value in ticket["fields"].items() if name not in drop}
+    fields.update(changes)
+    return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
+
+
+def assert_refused(
+    bucket: RunningBucket, ticket: Mapping[str, Any], response: Any, status: int, code: str
+) -> str:
+    """The answer is the provider's XML error ``code`` with its request id, and
+    nothing was stored; the error's message."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/xml"
+    assert response.headers[bucket.server.config.rules.REQUEST_ID_HEADER]
+    got, message = oss_error(response)
+    assert got == code, message
+    assert bucket.server.store.get(ticket["key"]) is None
+    return message

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 from tests.devbucket_fixtures import HOST, PNG, free_port, post_form
 
@@ -116,14 +117,32 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         assert probe.connect_ex((HOST, api_port)) != 0, "chalice local outlived make run"
 
 
-def test_real_oss_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
-    env = child_env(
-        OSS_BUCKET="my-real-bucket",
-        OSS_REGION="cn-shanghai",
-        OSS_ACCESS_KEY_ID="LTAIrealkey",
-        OSS_ACCESS_KEY_SECRET="real-secret",
-    )
-    with make_run(tmp_path, env) as (process, lines):
+REAL_SETTINGS = {
+    "oss": (
+        {
+            "OSS_BUCKET": "my-real-bucket",
+            "OSS_REGION": "cn-shanghai",
+            "OSS_ACCESS_KEY_ID": "LTAIrealkey",
+            "OSS_ACCESS_KEY_SECRET": "real-secret",
+        },
+        "https://my-real-bucket.oss-cn-shanghai.aliyuncs.com",
+    ),
+    "s3": (
+        {
+            "S3_BUCKET": "my-real-bucket",
+            "AWS_REGION": "eu-central-1",
+            "AWS_ACCESS_KEY_ID": "AKIAREALKEY000000000",
+            "AWS_SECRET_ACCESS_KEY": "real-secret",
+        },
+        "https://my-real-bucket.s3.eu-central-1.amazonaws.com",
+    ),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(REAL_SETTINGS))
+def test_real_settings_replace_the_dev_bucket(tmp_path: Path, provider: str) -> None:
+    settings, url = REAL_SETTINGS[provider]
+    with make_run(tmp_path, child_env(**settings), "--provider", provider) as (process, lines):
         api = read_until(process, lines, "Open ").split("?api=")[1].strip()
         ticket = requests.post(
             f"{api}/upload-tickets",
@@ -131,9 +150,10 @@ def test_real_oss_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
             timeout=10,
         ).json()
     output = "".join(lines)
-    assert "Real OSS settings found: uploads go to the bucket my-real-bucket" in output
+    found = f"Real {provider.upper()} settings found: uploads go to the bucket my-real-bucket"
+    assert found in output
     assert "Dev bucket" not in output
-    assert ticket["url"] == "https://my-real-bucket.oss-cn-shanghai.aliyuncs.com"
+    assert ticket["url"] == url
     assert "real-secret" not in output
 
 
@@ -164,24 +184,3 @@ def test_provider_s3_serves_an_s3_dev_bucket_and_signs_for_it(tmp_path: Path) ->
         stored = tmp_path / "dev-bucket" / "signpost-dev" / "objects" / body["key"]
         assert stored.read_bytes() == PNG
     assert "Dev bucket signpost-dev (S3 rules)" in "".join(lines)
-
-
-def test_real_s3_settings_replace_the_dev_bucket(tmp_path: Path) -> None:
-    env = child_env(
-        S3_BUCKET="my-real-uploads",
-        AWS_REGION="eu-central-1",
-        AWS_ACCESS_KEY_ID="AKIAREALKEY000000000",
-        AWS_SECRET_ACCESS_KEY="real-aws-secret",
-    )
-    with make_run(tmp_path, env, "--provider", "s3") as (process, lines):
-        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
-        ticket = requests.post(
-            f"{api}/upload-tickets",
-            json={"filename": "a.png", "content_type": "image/png"},
-            timeout=10,
-        ).json()
-    output = "".join(lines)
-    assert "Real S3 settings found: uploads go to the bucket my-real-uploads" in output
-    assert "Dev bucket" not in output
-    assert ticket["url"] == "https://my-real-uploads.s3.eu-central-1.amazonaws.com"
-    assert "real-aws-secret" not in output

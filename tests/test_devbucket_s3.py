@@ -10,8 +10,6 @@ them, sharing no code with chalicelib; the forms go over loopback with
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,13 @@ import requests
 from tests.devbucket_fixtures import (
     PNG,
     RunningBucket,
+    assert_refused,
     issue_ticket,
     oss_error,
     post_form,
     start_bucket,
+    upload,
+    widened_policy,
 )
 
 from devbucket.server import (
@@ -41,17 +42,12 @@ TEMPORARY_SECRET = "temporary-secret-for-the-dev-bucket"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEDEVBUCKET//////////wEaCXVzLWVhc3QtMSJHMEUCIQ=="
 
 
-def running(tmp_path: Path, trusted: Bucket | None = None) -> Iterator[RunningBucket]:
-    bucket = start_bucket(tmp_path / "bucket", provider="s3", trusted=trusted)
-    yield bucket
-    bucket.server.shutdown()
-    bucket.server.server_close()
-
-
 @pytest.fixture
 def bucket(tmp_path: Path) -> Iterator[RunningBucket]:
     """The S3 dev bucket as ``make run --provider s3`` starts it."""
-    yield from running(tmp_path)
+    running = start_bucket(tmp_path / "bucket", provider="s3")
+    yield running
+    running.stop()
 
 
 @pytest.fixture
@@ -63,39 +59,13 @@ def sts_bucket(tmp_path: Path) -> Iterator[RunningBucket]:
         {DEV_S3_ACCESS_KEY_ID: DEV_S3_SECRET_ACCESS_KEY, TEMPORARY_KEY_ID: TEMPORARY_SECRET},
         {TEMPORARY_KEY_ID: SESSION_TOKEN},
     )
-    yield from running(tmp_path, trusted)
+    running = start_bucket(tmp_path / "bucket", provider="s3", trusted=trusted)
+    yield running
+    running.stop()
 
 
 def png_ticket(bucket: RunningBucket, **env: str) -> dict[str, Any]:
     return issue_ticket(bucket.env(**env), "cat.png", "image/png", len(PNG))
-
-
-def upload(
-    ticket: dict[str, Any],
-    content: bytes = PNG,
-    /,
-    *,
-    file_type: str = "image/png",
-    drop: tuple[str, ...] = (),
-    **changes: str,
-) -> Any:
-    """Post the ticket's fields, with ``changes`` applied and ``drop`` left out."""
-    fields = {name: value for name, value in ticket["fields"].items() if name not in drop}
-    fields.update(changes)
-    return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
-
-
-def assert_refused(
-    bucket: RunningBucket, ticket: dict[str, Any], response: Any, status: int, code: str
-) -> str:
-    """The answer is S3's XML error ``code`` and nothing was stored; its message."""
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/xml"
-    assert response.headers["x-amz-request-id"]
-    got, message = oss_error(response)
-    assert got == code, message
-    assert bucket.server.store.get(ticket["key"]) is None
-    return message
 
 
 def test_an_s3_ticket_uploads_and_the_object_is_what_was_sent(bucket: RunningBucket) -> None:
@@ -169,15 +139,7 @@ def test_a_policy_edited_after_signing_is_refused(bucket: RunningBucket) -> None
     """Widen the size range and send a bigger file: the signature no longer
     matches the policy."""
     ticket = png_ticket(bucket)
-    document = json.loads(base64.b64decode(ticket["fields"]["policy"]))
-    document["conditions"] = [
-        ["content-length-range", 1, 10**9]
-        if isinstance(condition, list) and condition[0] == "content-length-range"
-        else condition
-        for condition in document["conditions"]
-    ]
-    edited = base64.b64encode(json.dumps(document).encode()).decode()
-    response = upload(ticket, PNG * 3, policy=edited)
+    response = upload(ticket, PNG * 3, policy=widened_policy(ticket))
     assert_refused(bucket, ticket, response, 403, "SignatureDoesNotMatch")
 
 

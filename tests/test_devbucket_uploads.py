@@ -6,7 +6,6 @@ as OSS documents it and shares no code with chalicelib.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,17 @@ from typing import Any
 import pytest
 import requests
 from tests.conftest import api_client
-from tests.devbucket_fixtures import PNG, RunningBucket, bucket, issue_ticket, oss_error, post_form
+from tests.devbucket_fixtures import (
+    PNG,
+    RunningBucket,
+    assert_refused,
+    bucket,
+    issue_ticket,
+    oss_error,
+    post_form,
+    upload,
+    widened_policy,
+)
 
 __all__ = ["bucket"]  # the fixture, imported for pytest
 
@@ -26,26 +35,6 @@ def png_ticket(
     bucket: RunningBucket, version: str = "v4", size: int | None = len(PNG)
 ) -> dict[str, Any]:
     return issue_ticket(bucket.env(OSS_SIGNATURE_VERSION=version), "cat.png", "image/png", size)
-
-
-def upload(
-    ticket: dict[str, Any], content: bytes = PNG, /, *, file_type: str = "image/png", **changes: str
-) -> Any:
-    """Post the ticket's fields, with ``changes`` applied, and the file."""
-    fields = {**ticket["fields"], **changes}
-    return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
-
-
-def assert_refused(
-    bucket: RunningBucket, ticket: dict[str, Any], response: Any, status: int, code: str
-) -> str:
-    """The answer is OSS's error ``code`` and nothing was stored; its message."""
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/xml"
-    got, message = oss_error(response)
-    assert got == code, message
-    assert bucket.server.store.get(ticket["key"]) is None
-    return message
 
 
 @VERSIONS
@@ -141,14 +130,7 @@ def test_a_policy_edited_after_signing_is_refused(bucket: RunningBucket, version
     """Widen the size range in the policy and send a bigger file: the
     signature no longer matches the policy."""
     ticket = png_ticket(bucket, version)
-    document = json.loads(base64.b64decode(ticket["fields"]["policy"]))
-    document["conditions"] = [
-        ["content-length-range", 1, 10**9]
-        if isinstance(c, list) and c[0] == "content-length-range"
-        else c
-        for c in document["conditions"]
-    ]
-    edited = base64.b64encode(json.dumps(document).encode()).decode()
+    edited = widened_policy(ticket)
     message = assert_refused(
         bucket, ticket, upload(ticket, PNG * 3, policy=edited), 403, "AccessDenied"
     )
