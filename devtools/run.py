@@ -139,7 +139,11 @@ def dev_bucket_env(provider: str, bucket_url: str) -> dict[str, str]:
 
 
 def api_env(
-    env: Mapping[str, str], origins: Sequence[str], provider: str, bucket_url: str | None
+    env: Mapping[str, str],
+    origins: Sequence[str],
+    bucket_url: str | None,
+    *,
+    provider: str = "oss",
 ) -> dict[str, str]:
     """The API's environment: the caller's, the page's origins allowed by
     CORS, the provider, and the dev bucket's settings when there is one."""
@@ -262,7 +266,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         servers.append(page)
         serve_in_thread(page)
         api_url = f"http://{host}:{args.api_port}"
-        api = start_api(api_env(env, origins, provider, bucket_url), host, args.api_port)
+        api = start_api(api_env(env, origins, bucket_url, provider=provider), host, args.api_port)
         wait_until_listening(api, host, args.api_port, API_START_SECONDS)
         print(f"API at {api_url}")
         print(f"\nOpen {origins[0]}/?api={api_url}\n(Ctrl-C stops everything.)", flush=True)

@@ -54,7 +54,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name, value in os.environ.items()
         if not name.startswith(("OSS_", "ALIBABA_"))
     }
-    env = api_env(clean, [origin], "oss", bucket.url)
+    env = api_env(clean, [origin], bucket.url)
     api_port = free_port()
     api = start_api(env, HOST, api_port)
     try:

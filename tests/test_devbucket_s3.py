@@ -196,7 +196,12 @@ def sts_env() -> dict[str, str]:
 
 
 def botocore_post(
-    bucket: RunningBucket, key: str, fields: dict[str, str], conditions: list[Any]
+    bucket: RunningBucket,
+    key: str,
+    fields: dict[str, str],
+    conditions: list[Any],
+    *,
+    region: str = DEV_S3_REGION,
 ) -> dict[str, str]:
     """``generate_presigned_post``'s form for the dev bucket, with its dev key."""
     import botocore.session
@@ -205,7 +210,7 @@ def botocore_post(
     session = botocore.session.get_session()
     client = session.create_client(
         "s3",
-        region_name=DEV_S3_REGION,
+        region_name=region,
         endpoint_url=bucket.url,
         aws_access_key_id=DEV_S3_ACCESS_KEY_ID,
         aws_secret_access_key=DEV_S3_SECRET_ACCESS_KEY,
@@ -248,4 +253,19 @@ def test_a_botocore_form_with_an_unbound_field_or_an_oss_only_operator_is_refuse
     response = post_form(bucket.url, listed, PNG)
     assert response.status_code == 400
     assert oss_error(response)[0] == "InvalidPolicyDocument"
+    assert bucket.server.store.get(key) is None
+
+
+def test_a_botocore_form_for_another_region_or_unsigned_is_refused(bucket: RunningBucket) -> None:
+    key = "botocore/elsewhere/cat.png"
+    form = botocore_post(bucket, key, {}, [], region="eu-west-1")
+    response = post_form(bucket.url, form, PNG)
+    assert response.status_code == 400
+    assert oss_error(response) == (
+        "InvalidArgument",
+        f"The region in x-amz-credential must be {DEV_S3_REGION}.",
+    )
+    anonymous = post_form(bucket.url, {"key": key}, PNG)
+    assert anonymous.status_code == 403
+    assert oss_error(anonymous)[0] == "AccessDenied"
     assert bucket.server.store.get(key) is None
