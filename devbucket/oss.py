@@ -31,10 +31,10 @@ from .service import (
     required,
 )
 
-NAME = "oss"
 REQUEST_ID_HEADER = "x-oss-request-id"
+BRAND = "OSS"  # as OSS's messages name its keys
 V4 = V4Scheme(
-    brand="OSS",
+    brand=BRAND,
     algorithm="OSS4-HMAC-SHA256",
     algorithm_field="x-oss-signature-version",
     prefix="x-oss",
@@ -52,7 +52,7 @@ EXEMPT = frozenset({"policy", "signature", "ossaccesskeyid", "x-oss-signature", 
 def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
     policy = required(fields, "policy")
     signature = required(fields, "signature")
-    secret = bucket.secret(fields["ossaccesskeyid"], V4.brand)
+    secret = bucket.secret(fields["ossaccesskeyid"], BRAND)
     digest = hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
     service.same_signature(
         base64.b64encode(digest).decode(), signature, access_denied(service.SIGNATURE_MISMATCH)

@@ -23,7 +23,6 @@ shared with OSS in :mod:`devbucket.service`.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -32,7 +31,6 @@ from .conditions import STRING_OPERATORS, Policy
 from .forms import FilePart
 from .service import Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
 
-NAME = "s3"
 REQUEST_ID_HEADER = "x-amz-request-id"
 V4 = V4Scheme(
     brand="AWS",
@@ -68,10 +66,7 @@ def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -
             "InvalidAccessKeyId",
             "The AWS Access Key Id you provided does not exist in our records.",
         )
-    if given is not None and (
-        expected is None
-        or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
-    ):
+    if given is not None and (expected is None or not service.same_secret(expected, given)):
         raise ServiceError(
             400, "InvalidToken", "The provided token is malformed or otherwise invalid."
         )

@@ -110,7 +110,6 @@ class Bucket:
 class Provider(Protocol):
     """A service's form rules; :mod:`devbucket.oss` and :mod:`devbucket.s3` are ones."""
 
-    NAME: str
     REQUEST_ID_HEADER: str
 
     def authorize(self, fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy: ...
@@ -200,9 +199,13 @@ def verify_v4(
     return key_id
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """Whether the form's ``given`` value is ``expected``, compared in constant time."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def same_signature(expected: str, given: str, mismatch: ServiceError) -> None:
-    """Compare in constant time; ``mismatch`` if they differ."""
-    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass")):
+    if not same_secret(expected, given):
         raise mismatch
 
 
