@@ -3,7 +3,9 @@
 * the API: ``chalice local`` from this virtualenv, in its own process group;
 * the page: ``frontend/`` over a static file server (a thread);
 * the dev bucket (:mod:`devbucket`, a thread), with the API's ``OSS_*``
-  settings pointing at it and its credentials, so the page works at once.
+  settings pointing at it and its credentials, so the page works at once;
+  unless ``--no-callback``, it calls the API's ``/oss-callback`` after each
+  upload, and the API trusts the dev bucket's callback key.
 
 With real OSS settings in the environment (``OSS_BUCKET``, a key...), no dev
 bucket is started and the API signs for that bucket instead. Ctrl-C (or
@@ -26,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from devbucket.callback import KEY_FOLDER
 from devbucket.server import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
@@ -110,14 +113,29 @@ def dev_bucket_env(bucket_url: str) -> dict[str, str]:
     }
 
 
+def callback_env(api_url: str, bucket_url: str) -> dict[str, str]:
+    """The upload callback, wired locally: the dev bucket calls the API's
+    route, and the API trusts the key the dev bucket serves (dev only)."""
+    return {
+        "OSS_CALLBACK_URL": f"{api_url}/oss-callback",
+        "OSS_CALLBACK_PUBKEY_URL_PREFIX": f"{bucket_url}/{KEY_FOLDER}",
+    }
+
+
 def api_env(
-    env: Mapping[str, str], origins: Sequence[str], bucket_url: str | None
+    env: Mapping[str, str],
+    origins: Sequence[str],
+    bucket_url: str | None,
+    callback_api_url: str | None = None,
 ) -> dict[str, str]:
     """The API's environment: the caller's, the page's origins allowed by
-    CORS, and the dev bucket's settings when there is one."""
+    CORS, the dev bucket's settings when there is one, and the callback to
+    ``callback_api_url`` (the API itself) when that is given too."""
     listed = [item.strip() for item in env.get("CORS_ALLOW_ORIGIN", "").split(",") if item.strip()]
     allowed = ",".join(dict.fromkeys([*listed, *origins]))
     wiring = dev_bucket_env(bucket_url) if bucket_url else {}
+    if bucket_url and callback_api_url:
+        wiring.update(callback_env(callback_api_url, bucket_url))
     return {**env, **wiring, "CORS_ALLOW_ORIGIN": allowed}
 
 
@@ -187,6 +205,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--page-port", type=int, default=8080)
     parser.add_argument("--bucket-port", type=int, default=9000)
     parser.add_argument("--bucket-dir", type=Path, default=PROJECT / ".dev-bucket")
+    parser.add_argument(
+        "--no-callback",
+        action="store_true",
+        help="the dev bucket does not call the API back after an upload",
+    )
     return parser.parse_args(argv)
 
 
@@ -224,7 +247,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         servers.append(page)
         serve_in_thread(page)
         api_url = f"http://{host}:{args.api_port}"
-        api = start_api(api_env(env, origins, bucket_url), host, args.api_port)
+        callback_api_url = api_url if bucket_url and not args.no_callback else None
+        if callback_api_url:
+            print(f"After each upload the dev bucket calls {api_url}/oss-callback")
+        api = start_api(api_env(env, origins, bucket_url, callback_api_url), host, args.api_port)
         wait_until_listening(api, host, args.api_port, API_START_SECONDS)
         print(f"API at {api_url}")
         print(f"\nOpen {origins[0]}/?api={api_url}\n(Ctrl-C stops everything.)", flush=True)

@@ -54,8 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name, value in os.environ.items()
         if not name.startswith(("OSS_", "ALIBABA_"))
     }
-    env = api_env(clean, [origin], bucket.url)
-    api_port = free_port()
+    api_port = free_port()  # the dev bucket calls the API back, as in make run
+    env = api_env(clean, [origin], bucket.url, f"http://{HOST}:{api_port}")
     api = start_api(env, HOST, api_port)
     try:
         wait_until_listening(api, HOST, api_port, 60)
