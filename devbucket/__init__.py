@@ -9,6 +9,7 @@ oracle our tickets are tested against), and keeps the objects in a folder.
 * :mod:`devbucket.forms`: the streaming ``multipart/form-data`` reader;
 * :mod:`devbucket.store`: objects and their metadata on disk;
 * :mod:`devbucket.oss`: OSS's signatures (V1, V4), rules and XML errors;
+* :mod:`devbucket.callback`: OSS's upload callback, signed with a key pair of its own;
 * :mod:`devbucket.server`: the HTTP server, CORS included.
 
 Never deploy it: it serves every stored object to anyone who asks.

@@ -97,9 +97,9 @@ def parse(fields: Mapping[str, str]) -> Callback | None:
     if not isinstance(host, str | None):
         raise invalid_argument("callbackHost must be a host name.")
     callback = Callback(listed, host, body, body_type)
-    if body_type == JSON_BODY:
+    if body_type == JSON_BODY:  # checked now, with stand-in values, so nothing is stored
         try:
-            json.loads(render(callback, Stored("b", "k", "e", 0, "m"), fields))
+            json.loads(render(callback, Stored("bucket", "key", "etag", 0, "type"), fields))
         except ValueError:
             raise _not_json() from None
     return callback
