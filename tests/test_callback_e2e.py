@@ -21,8 +21,15 @@ from typing import Any
 
 import pytest
 import requests
-from tests.devbucket_fixtures import HOST, PNG, RunningBucket, bucket, free_port, oss_error
-from tests.devbucket_fixtures import post_form
+from tests.devbucket_fixtures import (
+    HOST,
+    PNG,
+    RunningBucket,
+    bucket,
+    free_port,
+    oss_error,
+    post_form,
+)
 from tests.test_devbucket_rules import post, refused, v1_form
 
 from chalicelib import callback as function_callback
@@ -34,7 +41,7 @@ FILENAME = 'my "cat".png'  # quotes: the body is JSON the dev bucket must escape
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def local_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app over HTTP on a free loopback port, as ``chalice local`` serves it."""
     from chalice.config import Config
     from chalice.local import LocalDevServer
@@ -70,17 +77,27 @@ def messages(records: list[logging.LogRecord]) -> list[str]:
     return [record.getMessage() for record in records]
 
 
+def key_fetches(caplog: pytest.LogCaptureFixture) -> int:
+    """How many times the dev bucket served its public key (its request log)."""
+    return sum(f"GET {bucket_callback.KEY_PATH} " in line for line in messages(caplog.records))
+
+
 def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     env: Callable[..., None],
     bucket: RunningBucket,
-    api: str,
+    local_api: str,
     app_logs: list[logging.LogRecord],
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    env(**callback_settings(bucket, api, trust_bucket=True))
+    env(**callback_settings(bucket, local_api, trust_bucket=True))
+    caplog.set_level(logging.INFO, logger="devbucket")
 
-    ticket, response = upload_png(api)
+    ticket, response = upload_png(local_api)
 
-    # Only a verified call to /oss-callback answers this; OSS passes it on.
+    # The dev bucket's call reached the route and was verified; OSS passes the answer on.
+    assert '"POST /oss-callback HTTP/1.1" 200' in capfd.readouterr().err
+    assert key_fetches(caplog) == 1
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"status": "ok", "key": ticket["key"]}
@@ -104,14 +121,19 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
 def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     env: Callable[..., None],
     bucket: RunningBucket,
-    api: str,
+    local_api: str,
     app_logs: list[logging.LogRecord],
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    env(**callback_settings(bucket, api, trust_bucket=False))
+    env(**callback_settings(bucket, local_api, trust_bucket=False))
+    caplog.set_level(logging.INFO, logger="devbucket")
 
-    ticket, response = upload_png(api)
+    ticket, response = upload_png(local_api)
 
     # OSS's answer when the callback fails: 203, and the object is kept.
+    assert '"POST /oss-callback HTTP/1.1" 403' in capfd.readouterr().err
+    assert key_fetches(caplog) == 0  # an untrusted key URL is never fetched
     assert response.status_code == 203
     assert oss_error(response) == ("CallbackFailed", "Error status : 403.")
     assert bucket.stored(ticket["key"]) == PNG
