@@ -13,6 +13,7 @@ oracle our tickets are tested against), and keeps the objects in a folder.
   signature checking, the policy check, the success answer);
 * :mod:`devbucket.oss`: OSS's signatures (V1, V4) and rules;
 * :mod:`devbucket.s3`: S3's SigV4 signature, session tokens and rules;
+* :mod:`devbucket.callback`: OSS's upload callback, signed with a key pair of its own;
 * :mod:`devbucket.server`: the HTTP server, CORS included.
 
 Never deploy it: it serves every stored object to anyone who asks.

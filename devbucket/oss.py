@@ -18,7 +18,7 @@ import mimetypes
 from collections.abc import Mapping
 from datetime import datetime
 
-from . import service
+from . import callback, service
 from .conditions import Policy
 from .forms import FilePart
 from .service import (
@@ -105,6 +105,11 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
         if candidate:
             return candidate
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def upload_callback(fields: Mapping[str, str]) -> callback.Callback | None:
+    """The form's ``callback``, checked before the file is stored; None without one."""
+    return callback.parse(fields)
 
 
 def object_headers(fields: Mapping[str, str]) -> dict[str, str]:

@@ -96,6 +96,11 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
     return fields.get("content-type") or DEFAULT_TYPE
 
 
+def upload_callback(fields: Mapping[str, str]) -> None:
+    """None: S3 has no upload callback (a ``callback`` field is just a field)."""
+    return None
+
+
 def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
     """The HTTP headers the object is served with: standard ones and ``x-amz-meta-*``."""
     return service.object_headers(fields, "x-amz-meta-")

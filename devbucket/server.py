@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from . import conditions, oss, s3, service
+from . import callback, conditions, oss, s3, service
 from .conditions import Policy
 from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
 from .service import Bucket, Provider, ServiceError
@@ -111,6 +111,7 @@ class DevBucketServer(ThreadingHTTPServer):
         super().__init__(address, DevBucketHandler)
         self.config = config
         self.store = ObjectStore(config.root)
+        self.callback_key = callback.CallbackKey()
 
     @property
     def url(self) -> str:
@@ -124,11 +125,16 @@ class DevBucketServer(ThreadingHTTPServer):
         post = _PostObject(rules, bucket, self.store, self.config.clock())
         try:
             fields = read_form(body, body.remaining, content_type, post.accept)
-            key, etag = post.finish(fields)
+            stored = post.finish(fields)
         except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
             raise rules.storage_refusal(error) from None
         finally:
             post.discard()
+        key, etag = stored.key, f'"{stored.etag}"'
+        if post.callback is not None:  # OSS answers with the callback's answer
+            key_url = self.url + callback.KEY_PATH
+            answer = callback.perform(post.callback, stored, fields, self.callback_key, key_url)
+            return _Answer(200, answer, {"ETag": etag, "Content-Type": "application/json"})
         location = f"{base_url}/{quote(key)}"
         status, document = service.success(fields, bucket, key, location, etag)
         headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
@@ -146,30 +152,36 @@ class _PostObject:
         self.policy: Policy | None = None
         self.part: FilePart | None = None
         self.upload: Upload | None = None
+        self.callback: callback.Callback | None = None
 
     def accept(self, fields: dict[str, str], part: FilePart) -> Upload:
         """Everything but the size, before a byte of the file is kept."""
         self.policy = self.rules.authorize(fields, self.bucket, self.now)
         self.store.path_for(fields["key"])
+        if fields["key"].startswith(callback.KEY_FOLDER):
+            raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
+        self.callback = self.rules.upload_callback(fields)
         self.rules.forbids_overwrite(fields)
         limit = self.policy.size_limit(service.POST_OBJECT_LIMIT)
         self.part = part
         self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))
         return self.upload
 
-    def finish(self, fields: dict[str, str]) -> tuple[str, str]:
-        """The size, then the store; the key and the ETag."""
+    def finish(self, fields: dict[str, str]) -> callback.Stored:
+        """The size, then the store; what was stored."""
         assert self.policy is not None and self.part is not None and self.upload is not None
         service.check_size(self.policy, self.upload.size)
         key = fields["key"]
+        content_type = self.rules.content_type(fields, self.part, key)
         self.store.commit(
             self.upload,
             key,
-            self.rules.content_type(fields, self.part, key),
+            content_type,
             self.rules.object_headers(fields),
             overwrite=not self.rules.forbids_overwrite(fields),
         )
-        return key, f'"{self.upload.md5_hex.upper()}"'
+        etag = self.upload.md5_hex.upper()
+        return callback.Stored(self.bucket.name, key, etag, self.upload.size, content_type)
 
     def discard(self) -> None:
         if self.upload is not None:
@@ -283,7 +295,12 @@ class DevBucketHandler(BaseHTTPRequestHandler):
 
     def _get(self, *, head: bool) -> None:
         request_id = secrets.token_hex(12).upper()
-        key = unquote(urlsplit(self.path).path[1:])
+        path = urlsplit(self.path).path
+        if path == callback.KEY_PATH:
+            pem = self.server.callback_key.public_pem()
+            answer = _Answer(200, pem, {"Content-Type": "application/x-pem-file"})
+            return self._send(answer, request_id, head=head)
+        key = unquote(path[1:])
         stored = self.server.store.get(key) if key else None
         if stored is None:
             error = ServiceError(404, "NoSuchKey", "The specified key does not exist.")

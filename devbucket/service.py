@@ -21,13 +21,16 @@ import hmac
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from xml.etree import ElementTree
 
 from . import conditions
 from .conditions import Policy, PolicyViolation
 from .forms import FilePart, InvalidField, MalformedForm
 from .store import AlreadyExists, InvalidKey
+
+if TYPE_CHECKING:
+    from .callback import Callback
 
 POST_OBJECT_LIMIT = 5 * 1024**3  # both services' largest form upload
 V4_DATE = "%Y%m%dT%H%M%SZ"
@@ -121,6 +124,8 @@ class Provider(Protocol):
     def content_type(self, fields: Mapping[str, str], part: FilePart, key: str) -> str: ...
 
     def object_headers(self, fields: Mapping[str, str]) -> dict[str, str]: ...
+
+    def upload_callback(self, fields: Mapping[str, str]) -> Callback | None: ...
 
 
 def required(fields: Mapping[str, str], name: str) -> str:

@@ -3,7 +3,9 @@
 * the API: ``chalice local`` from this virtualenv, in its own process group;
 * the page: ``frontend/`` over a static file server (a thread);
 * the dev bucket (:mod:`devbucket`, a thread), with the API's storage
-  settings pointing at it and its credentials, so the page works at once.
+  settings pointing at it and its credentials, so the page works at once;
+  for OSS, unless ``--no-callback``, it calls the API's ``/oss-callback``
+  after each upload, and the API trusts the dev bucket's callback key.
 
 ``--provider`` picks the storage: ``oss`` (the default; the dev bucket checks
 forms as OSS does, the API gets ``OSS_*``) or ``s3`` (S3's rules, the API gets
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from devbucket.callback import KEY_FOLDER
 from devbucket.server import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
@@ -138,18 +141,31 @@ def dev_bucket_env(provider: str, bucket_url: str) -> dict[str, str]:
     }
 
 
+def callback_env(api_url: str, bucket_url: str) -> dict[str, str]:
+    """The upload callback, wired locally: the dev bucket calls the API's
+    route, and the API trusts the key the dev bucket serves (dev only)."""
+    return {
+        "OSS_CALLBACK_URL": f"{api_url}/oss-callback",
+        "OSS_CALLBACK_PUBKEY_URL_PREFIX": f"{bucket_url}/{KEY_FOLDER}",
+    }
+
+
 def api_env(
     env: Mapping[str, str],
     origins: Sequence[str],
     bucket_url: str | None,
+    callback_api_url: str | None = None,
     *,
     provider: str = "oss",
 ) -> dict[str, str]:
     """The API's environment: the caller's, the page's origins allowed by
-    CORS, the provider, and the dev bucket's settings when there is one."""
+    CORS, the provider, the dev bucket's settings when there is one, and the
+    callback to ``callback_api_url`` (the API itself) when that is given too."""
     listed = [item.strip() for item in env.get("CORS_ALLOW_ORIGIN", "").split(",") if item.strip()]
     allowed = ",".join(dict.fromkeys([*listed, *origins]))
     wiring = dev_bucket_env(provider, bucket_url) if bucket_url else {"STORAGE_PROVIDER": provider}
+    if bucket_url and callback_api_url:
+        wiring.update(callback_env(callback_api_url, bucket_url))
     return {**env, **wiring, "CORS_ALLOW_ORIGIN": allowed}
 
 
@@ -220,6 +236,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--page-port", type=int, default=8080)
     parser.add_argument("--bucket-port", type=int, default=9000)
     parser.add_argument("--bucket-dir", type=Path, default=PROJECT / ".dev-bucket")
+    parser.add_argument(
+        "--no-callback",
+        action="store_true",
+        help="the dev bucket does not call the API back after an upload",
+    )
     return parser.parse_args(argv)
 
 
@@ -266,7 +287,16 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         servers.append(page)
         serve_in_thread(page)
         api_url = f"http://{host}:{args.api_port}"
-        api = start_api(api_env(env, origins, bucket_url, provider=provider), host, args.api_port)
+        # S3 has no upload callback: only an OSS dev bucket calls the API back.
+        calls_back = bucket_url and provider == "oss" and not args.no_callback
+        callback_api_url = api_url if calls_back else None
+        if callback_api_url:
+            print(f"After each upload the dev bucket calls {api_url}/oss-callback")
+        api = start_api(
+            api_env(env, origins, bucket_url, callback_api_url, provider=provider),
+            host,
+            args.api_port,
+        )
         wait_until_listening(api, host, args.api_port, API_START_SECONDS)
         print(f"API at {api_url}")
         print(f"\nOpen {origins[0]}/?api={api_url}\n(Ctrl-C stops everything.)", flush=True)

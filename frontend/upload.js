@@ -6,7 +6,8 @@
  * JSON `error.message`, the storage's XML `<Message>`), never a bare status.
  *
  *   signpost.upload(file, {api: "https://api.example.com", onProgress: (f) => ...})
- *     .then(({url, key}) => ...)       // url: where the object now lives
+ *     .then(({url, key, notice}) => ...) // url: where the object now lives;
+ *                                        // notice: stored, but the upload callback failed
  *     .catch((error) => error.message) // a sentence
  */
 (function (global) {
@@ -69,7 +70,11 @@
       xhr.onload = function () {
         if (xhr.status >= 200 && xhr.status < 300) {
           if (onProgress) onProgress(1);
-          resolve({url: objectUrl(ticket), key: ticket.key});
+          const uploaded = {url: objectUrl(ticket), key: ticket.key};
+          // OSS answers 203 when the object is stored but its upload callback
+          // failed: the file is there, the app was not told.
+          if (xhr.status === 203) uploaded.notice = storageMessage(xhr);
+          resolve(uploaded);
         } else {
           reject(new UploadError(storageMessage(xhr)));
         }

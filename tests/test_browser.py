@@ -54,8 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name, value in os.environ.items()
         if not name.startswith(("OSS_", "ALIBABA_"))
     }
-    env = api_env(clean, [origin], bucket.url)
-    api_port = free_port()
+    api_port = free_port()  # the dev bucket calls the API back, as in make run
+    env = api_env(clean, [origin], bucket.url, f"http://{HOST}:{api_port}")
     api = start_api(env, HOST, api_port)
     try:
         wait_until_listening(api, HOST, api_port, 60)
@@ -159,3 +159,32 @@ def test_a_storage_refusal_shows_the_storages_message(
         assert error.inner_text() == "Invalid according to Policy: Policy expired."
     finally:
         stack.bucket.clock.advance(-3600)
+
+
+def test_a_failed_callback_says_the_file_is_stored_but_the_app_was_not_told(
+    page: Any, stack: Stack, tmp_path: Path
+) -> None:
+    """OSS answers 203 CallbackFailed when the object is stored but the app's
+    callback failed. The storage's answer is replaced in the browser, so only
+    the page's handling of it is under test here."""
+    origin = stack.page_url.split("/?")[0]
+    failed = (
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>CallbackFailed</Code>'
+        "<Message>Error status : 403.</Message><RequestId>1</RequestId><HostId>h</HostId></Error>"
+    )
+    page.route(
+        stack.bucket.url + "/",
+        lambda route: route.fulfill(
+            status=203,
+            body=failed,
+            headers={"Content-Type": "application/xml", "Access-Control-Allow-Origin": origin},
+        ),
+    )
+    picture = tmp_path / "told.png"
+    picture.write_bytes(PNG)
+    page.set_input_files("#files", str(picture))
+    row = page.locator(".upload", has_text="told.png")
+    row.locator("a.link").wait_for()
+    assert row.locator(".notice").inner_text() == (
+        "Stored, but the app was not told: Error status : 403."
+    )

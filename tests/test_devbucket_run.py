@@ -104,7 +104,10 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
             timeout=5,
         )
         assert preflight.headers["Access-Control-Allow-Origin"] == page_origin
-        assert post_form(body["url"], body["fields"], PNG, file_type="image/png").status_code == 201
+        # The dev bucket called the API back; OSS hands the uploader the callback's answer.
+        upload = post_form(body["url"], body["fields"], PNG, file_type="image/png")
+        assert upload.status_code == 200, upload.text
+        assert upload.json() == {"status": "ok", "key": body["key"]}
         stored = tmp_path / "dev-bucket" / "signpost-dev" / "objects" / body["key"]
         assert stored.read_bytes() == PNG
 
@@ -112,6 +115,7 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         assert process.wait(20) == 0
         lines.extend(process.stdout or [])
     assert "Stopping." in "".join(lines)
+    assert f'"event": "upload", "bucket": "signpost-dev", "key": "{body["key"]}"' in "".join(lines)
     api_port = int(api.rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex((HOST, api_port)) != 0, "chalice local outlived make run"
@@ -184,3 +188,17 @@ def test_provider_s3_serves_an_s3_dev_bucket_and_signs_for_it(tmp_path: Path) ->
         stored = tmp_path / "dev-bucket" / "signpost-dev" / "objects" / body["key"]
         assert stored.read_bytes() == PNG
     assert "Dev bucket signpost-dev (S3 rules)" in "".join(lines)
+
+
+def test_the_callback_is_wired_for_the_dev_bucket_unless_turned_off() -> None:
+    from chalicelib.settings import load_callback_key_prefixes, load_callback_url
+    from devtools.run import api_env, parse_args
+
+    bucket, api = "http://127.0.0.1:9000", "http://127.0.0.1:8000"
+    wired = api_env({}, ["http://127.0.0.1:8080"], bucket, api)
+    assert load_callback_url(wired) == f"{api}/oss-callback"
+    assert load_callback_key_prefixes(wired)[-1] == f"{bucket}/.well-known/"
+    # --no-callback passes no API URL; real OSS has no dev bucket to trust.
+    assert parse_args(["--no-callback"]).no_callback and not parse_args([]).no_callback
+    for env in (api_env({}, [], bucket), api_env({}, [], None, api)):
+        assert "OSS_CALLBACK_URL" not in env and "OSS_CALLBACK_PUBKEY_URL_PREFIX" not in env
