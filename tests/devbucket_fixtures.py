@@ -174,14 +174,13 @@ def upload(
     content: bytes = PNG,
     /,
     *,
-    file_type: str = "image/png",
-    drop: tuple[str, ...] = (),
-    **changes: str,
+    file_type: str | None = "image/png",
+    **changes: str | None,
 ) -> Any:
-    """Post the ticket's fields, with ``changes`` applied and ``drop`` left out,
-    and the file as ``cat.png``."""
-    fields = {name: value for name, value in ticket["fields"].items() if name not in drop}
-    fields.update(changes)
+    """Post the ticket's fields, with ``changes`` applied (None leaves a field
+    out), and the file as ``cat.png``."""
+    changed = {**ticket["fields"], **changes}
+    fields = {name: value for name, value in changed.items() if value is not None}
     return post_form(ticket["url"], fields, content, filename="cat.png", file_type=file_type)
 
 
