@@ -1,0 +1,213 @@
+"""What is timed per ticket, all for the same upload: ``cat.png``, 48213 bytes.
+
+* the signing core: ``issue_ticket`` with settings and target built once;
+* the whole handler: ``app.app(event, context)`` with an API Gateway REST
+  proxy event, as Lambda calls it (settings read from ``os.environ`` per call);
+* Chalice's own cost: the same event to a bare Chalice route returning a dict;
+* the seed page's sample (``bench/seed_sample.py``);
+* botocore's ``generate_presigned_post`` for the same S3 upload (client made
+  once, outside the timing), and the usual boto3 Chalice app around it;
+* the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.checks import TicketRequest
+from chalicelib.handlers import form_target
+from chalicelib.settings import load_settings
+from chalicelib.tickets import Ticket, issue_ticket
+
+from .timing import Case
+
+FILENAME, CONTENT_TYPE, SIZE = "cat.png", "image/png", 48213
+BODY = json.dumps({"filename": FILENAME, "content_type": CONTENT_TYPE, "size": SIZE})
+ORIGIN = "https://app.example.com"
+NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
+TOKEN = "9f0c" * 8
+OSS_SECRET = "bench-oss-secret-Zq8vY2pL0xN4wB7k"
+
+# Every variable the cases need; ``STORAGE_PROVIDER`` and
+# ``OSS_SIGNATURE_VERSION`` are set per case.
+ENV = {
+    "OSS_ACCESS_KEY_ID": "LTAIbenchkeyid",
+    "OSS_ACCESS_KEY_SECRET": OSS_SECRET,
+    "OSS_BUCKET": "signpost-bench",
+    "OSS_REGION": "cn-hangzhou",
+    "S3_BUCKET": "signpost-bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIABENCHKEYID000000",
+    "AWS_SECRET_ACCESS_KEY": "bench-aws-secret-Zq8vY2pL0xN4wB7k",
+    "CORS_ALLOW_ORIGIN": ORIGIN,
+}
+OSS_V4 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v4"}
+OSS_V1 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v1"}
+S3 = {**ENV, "STORAGE_PROVIDER": "s3", "OSS_SIGNATURE_VERSION": "v4"}
+
+
+def proxy_event(path: str = "/upload-tickets", body: str = BODY) -> dict[str, Any]:
+    """An API Gateway REST API proxy event, as Lambda hands it to Chalice."""
+    headers = {
+        "accept": "*/*",
+        "content-type": "application/json",
+        "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
+        "origin": ORIGIN,
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0",
+        "X-Amzn-Trace-Id": "Root=1-6743a1b2-0123456789abcdef01234567",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "x1y2z3",
+            "resourcePath": path,
+            "httpMethod": "POST",
+            "extendedRequestId": "BxK3aFbKIAMEdLA=",
+            "requestTime": "24/Nov/2026:12:00:00 +0000",
+            "path": f"/api{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "api",
+            "domainPrefix": "abc123defg",
+            "requestTimeEpoch": 1795521600000,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": headers["User-Agent"]},
+            "domainName": headers["Host"],
+            "apiId": "abc123defg",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+LAMBDA_CONTEXT = SimpleNamespace(
+    function_name="signpost-dev",
+    function_version="$LATEST",
+    memory_limit_in_mb=128,
+    aws_request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    get_remaining_time_in_millis=lambda: 30000,
+)
+
+
+def use_env(values: Mapping[str, str]) -> Callable[[], None]:
+    """A ``prepare`` step: put the case's settings in ``os.environ``."""
+    return lambda: os.environ.update(values)
+
+
+def core_ticket(env: Mapping[str, str]) -> Callable[[], Ticket]:
+    """``issue_ticket`` for the bench upload, settings and target made once."""
+    settings = load_settings(env)
+    target = form_target(settings, env)
+    request = TicketRequest(FILENAME, CONTENT_TYPE, SIZE)
+    return lambda: issue_ticket(request, settings, target, now=NOW, token=TOKEN)
+
+
+def floor(ticket: Ticket) -> Callable[[], str]:
+    """The steps no V4 ticket can skip: its policy to JSON and base64, the
+    4 HMACs of the key derivation and the 1 of the signature (one-shot
+    ``hmac.digest``, the fastest the standard library has)."""
+    document = json.loads(base64.b64decode(ticket.fields["policy"]))
+    secret = ("aliyun_v4" + OSS_SECRET).encode()
+    scope = [part.encode() for part in ("20261124", "cn-hangzhou", "oss", "aliyun_v4_request")]
+
+    def run() -> str:
+        text = json.dumps(document, separators=(",", ":"))
+        policy = base64.b64encode(text.encode("ascii"))
+        key = secret
+        for part in scope:
+            key = hmac.digest(key, part, "sha256")
+        return hmac.digest(key, policy, "sha256").hex()
+
+    return run
+
+
+def botocore_post(ticket: Ticket) -> Callable[[], dict[str, Any]]:
+    """botocore's ``generate_presigned_post`` for the S3 ticket's upload:
+    same bucket, key, fields and conditions, signed with SigV4 as ours. The
+    client is created here, once, with static credentials: its creation is
+    not in the timing."""
+    import botocore.config
+    import botocore.session
+
+    client = botocore.session.get_session().create_client(
+        "s3",
+        region_name=S3["AWS_REGION"],
+        config=botocore.config.Config(signature_version="s3v4"),
+        aws_access_key_id=S3["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3["AWS_SECRET_ACCESS_KEY"],
+    )
+    names = ("Content-Type", "Content-Disposition", "success_action_status")
+    fields = {name: ticket.fields[name] for name in names}
+    conditions = [*({name: value} for name, value in fields.items()), ["content-length-range", SIZE, SIZE]]
+
+    def run() -> dict[str, Any]:
+        # botocore adds to both arguments, so each call gets fresh copies.
+        return client.generate_presigned_post(
+            Bucket=S3["S3_BUCKET"], Key=ticket.key, Fields=dict(fields),
+            Conditions=list(conditions), ExpiresIn=600,
+        )
+
+    return run
+
+
+def bare_chalice(answer: dict[str, Any]) -> Chalice:
+    """A Chalice app with the same route, returning ``answer``: Chalice's cost."""
+    bare = Chalice(app_name="bare")
+
+    @bare.route("/upload-tickets", methods=["POST"], content_types=["application/json"])
+    def route() -> dict[str, Any]:
+        return answer
+
+    return bare
+
+
+def lambda_call(app: Chalice) -> Callable[[], dict[str, Any]]:
+    event = proxy_event()
+    return lambda: app(event, LAMBDA_CONTEXT)
+
+
+def all_cases() -> list[Case]:
+    from app import app
+
+    from . import seed_sample, usual_app
+
+    v4_ticket, s3_ticket = core_ticket(OSS_V4)(), core_ticket(S3)()
+    ticket_sized = v4_ticket.to_dict()
+    return [
+        Case("core_oss_v4", "core: issue_ticket, OSS V4", core_ticket(OSS_V4)),
+        Case("core_oss_v1", "core: issue_ticket, OSS V1", core_ticket(OSS_V1)),
+        Case("core_s3", "core: issue_ticket, S3 SigV4", core_ticket(S3)),
+        Case("handler_oss_v4", "handler: Lambda event, OSS V4", lambda_call(app), use_env(OSS_V4)),
+        Case("handler_s3", "handler: Lambda event, S3", lambda_call(app), use_env(S3)),
+        Case("chalice_tiny", "bare Chalice route, {} answer", lambda_call(bare_chalice({}))),
+        Case(
+            "chalice_ticket",
+            "bare Chalice route, ticket-sized answer",
+            lambda_call(bare_chalice(ticket_sized)),
+        ),
+        Case("seed_sample", "seed sample get_token (V1)", seed_sample.get_token),
+        Case("botocore", "botocore generate_presigned_post", botocore_post(s3_ticket)),
+        Case("usual_handler", "boto3 Chalice app: Lambda event", lambda_call(usual_app.app), use_env(S3)),
+        Case("floor", "floor: JSON + base64 + 5 HMAC", floor(v4_ticket)),
+    ]

@@ -1,0 +1,99 @@
+"""Cold start: a fresh interpreter importing an app, timed and weighed.
+
+Each run is its own child process, which reports its own peak RSS (``VmHWM``
+from ``/proc/self/status``) as it exits. Not ``ru_maxrss``: Linux carries a
+process's high-water mark across ``exec``, so a child spawned from this
+(much larger) process would report the parent's size. Variants are interleaved run by run, and one unmeasured run of each
+comes first so every ``.pyc`` is already written (a warm disk cache, as a
+reused Lambda image would have).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    label: str
+    code: str
+    cwd: Path
+
+
+VARIANTS = (
+    Variant("python", "python -c pass", "pass", ROOT),
+    Variant("chalice", "import chalice.app", "import chalice.app", ROOT),
+    Variant("app", "import app (signpost)", "import app", ROOT),
+    Variant("boto3_app", "import usual_app (Chalice + boto3)", "import usual_app", BENCH),
+)
+# Appended to every variant's code: print the peak RSS in KiB.
+REPORT_PEAK = (
+    "\nfor line in open('/proc/self/status'):\n"
+    "    if line.startswith('VmHWM:'):\n"
+    "        print(line.split()[1])\n"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_ms: float
+    peak_rss_mb: float
+
+
+def run_once(variant: Variant) -> Run:
+    """One fresh interpreter: wall time from spawn to exit, and its peak RSS."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", variant.code + REPORT_PEAK],
+        cwd=variant.cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    return Run(wall_ms=wall * 1000, peak_rss_mb=int(done.stdout.split()[-1]) / 1024)
+
+
+def measure(runs: int) -> dict[str, dict[str, float]]:
+    """Median wall time and peak RSS per variant, with the 10th/90th percentile
+    of the wall time."""
+    results: dict[str, list[Run]] = {variant.name: [] for variant in VARIANTS}
+    for variant in VARIANTS:
+        run_once(variant)
+    for _ in range(runs):
+        for variant in VARIANTS:
+            results[variant.name].append(run_once(variant))
+    summary = {}
+    for variant in VARIANTS:
+        walls = [run.wall_ms for run in results[variant.name]]
+        deciles = statistics.quantiles(walls, n=10, method="inclusive")
+        summary[variant.name] = {
+            "wall_ms": statistics.median(walls),
+            "wall_ms_p10": deciles[0],
+            "wall_ms_p90": deciles[-1],
+            "peak_rss_mb": statistics.median(run.peak_rss_mb for run in results[variant.name]),
+            "runs": runs,
+        }
+    return summary
+
+
+def modules_over_chalice() -> list[str]:
+    """The modules ``import app`` loads that ``import chalice.app`` does not."""
+    code = (
+        "import sys, chalice.app; before = set(sys.modules); import app; "
+        "print('\\n'.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
