@@ -7,7 +7,9 @@
 * the seed page's sample (``bench/seed_sample.py``);
 * botocore's ``generate_presigned_post`` for the same S3 upload (client made
   once, outside the timing), and the usual boto3 Chalice app around it;
-* the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else.
+* the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else;
+* parts of the handler, to see where its time goes: the settings it reads, the
+  checks, and ``handlers.upload_ticket`` without Chalice around it.
 """
 
 from __future__ import annotations
@@ -19,95 +21,22 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.checks import TicketRequest
-from chalicelib.handlers import form_target
+from chalicelib.checks import TicketRequest, check_ticket_request, parse_body
+from chalicelib.cors import allowed_origins
+from chalicelib.handlers import form_target, upload_ticket
 from chalicelib.settings import load_settings
 from chalicelib.tickets import Ticket, issue_ticket
 
+from .event import BODY, CONTENT_TYPE, FILENAME, LAMBDA_CONTEXT, OSS_SECRET, OSS_V1, OSS_V4, S3
+from .event import SIZE, proxy_event
 from .timing import Case
 
-FILENAME, CONTENT_TYPE, SIZE = "cat.png", "image/png", 48213
-BODY = json.dumps({"filename": FILENAME, "content_type": CONTENT_TYPE, "size": SIZE})
-ORIGIN = "https://app.example.com"
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
 TOKEN = "9f0c" * 8
-OSS_SECRET = "bench-oss-secret-Zq8vY2pL0xN4wB7k"
-
-# Every variable the cases need; ``STORAGE_PROVIDER`` and
-# ``OSS_SIGNATURE_VERSION`` are set per case.
-ENV = {
-    "OSS_ACCESS_KEY_ID": "LTAIbenchkeyid",
-    "OSS_ACCESS_KEY_SECRET": OSS_SECRET,
-    "OSS_BUCKET": "signpost-bench",
-    "OSS_REGION": "cn-hangzhou",
-    "S3_BUCKET": "signpost-bench",
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "AKIABENCHKEYID000000",
-    "AWS_SECRET_ACCESS_KEY": "bench-aws-secret-Zq8vY2pL0xN4wB7k",
-    "CORS_ALLOW_ORIGIN": ORIGIN,
-}
-OSS_V4 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v4"}
-OSS_V1 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v1"}
-S3 = {**ENV, "STORAGE_PROVIDER": "s3", "OSS_SIGNATURE_VERSION": "v4"}
-
-
-def proxy_event(path: str = "/upload-tickets", body: str = BODY) -> dict[str, Any]:
-    """An API Gateway REST API proxy event, as Lambda hands it to Chalice."""
-    headers = {
-        "accept": "*/*",
-        "content-type": "application/json",
-        "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
-        "origin": ORIGIN,
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0",
-        "X-Amzn-Trace-Id": "Root=1-6743a1b2-0123456789abcdef01234567",
-        "X-Forwarded-For": "203.0.113.7",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "x1y2z3",
-            "resourcePath": path,
-            "httpMethod": "POST",
-            "extendedRequestId": "BxK3aFbKIAMEdLA=",
-            "requestTime": "24/Nov/2026:12:00:00 +0000",
-            "path": f"/api{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "api",
-            "domainPrefix": "abc123defg",
-            "requestTimeEpoch": 1795521600000,
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": headers["User-Agent"]},
-            "domainName": headers["Host"],
-            "apiId": "abc123defg",
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
-LAMBDA_CONTEXT = SimpleNamespace(
-    function_name="signpost-dev",
-    function_version="$LATEST",
-    memory_limit_in_mb=128,
-    aws_request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-    get_remaining_time_in_millis=lambda: 30000,
-)
 
 
 def use_env(values: Mapping[str, str]) -> Callable[[], None]:
@@ -123,10 +52,21 @@ def core_ticket(env: Mapping[str, str]) -> Callable[[], Ticket]:
     return lambda: issue_ticket(request, settings, target, now=NOW, token=TOKEN)
 
 
+def settings_per_request() -> object:
+    """What a V4 request reads from ``os.environ``: common, OSS and CORS settings."""
+    settings = load_settings(os.environ)
+    return form_target(settings, os.environ), allowed_origins(os.environ)
+
+
+def checks(env: Mapping[str, str]) -> Callable[[], TicketRequest]:
+    settings, body = load_settings(env), BODY.encode()
+    return lambda: check_ticket_request(parse_body(body), settings)
+
+
 def floor(ticket: Ticket) -> Callable[[], str]:
     """The steps no V4 ticket can skip: its policy to JSON and base64, the
     4 HMACs of the key derivation and the 1 of the signature (one-shot
-    ``hmac.digest``, the fastest the standard library has)."""
+    ``hmac.digest``)."""
     document = json.loads(base64.b64decode(ticket.fields["policy"]))
     secret = ("aliyun_v4" + OSS_SECRET).encode()
     scope = [part.encode() for part in ("20261124", "cn-hangzhou", "oss", "aliyun_v4_request")]
@@ -194,10 +134,20 @@ def all_cases() -> list[Case]:
 
     v4_ticket, s3_ticket = core_ticket(OSS_V4)(), core_ticket(S3)()
     ticket_sized = v4_ticket.to_dict()
+    body = BODY.encode()
     return [
+        Case("floor", "floor: JSON + base64 + 5 HMAC", floor(v4_ticket)),
         Case("core_oss_v4", "core: issue_ticket, OSS V4", core_ticket(OSS_V4)),
         Case("core_oss_v1", "core: issue_ticket, OSS V1", core_ticket(OSS_V1)),
         Case("core_s3", "core: issue_ticket, S3 SigV4", core_ticket(S3)),
+        Case("settings", "part: settings read (os.environ)", settings_per_request, use_env(OSS_V4)),
+        Case("checks", "part: parse_body + checks", checks(OSS_V4)),
+        Case(
+            "upload_ticket",
+            "part: handlers.upload_ticket, no Chalice",
+            lambda: upload_ticket(body, os.environ),
+            use_env(OSS_V4),
+        ),
         Case("handler_oss_v4", "handler: Lambda event, OSS V4", lambda_call(app), use_env(OSS_V4)),
         Case("handler_s3", "handler: Lambda event, S3", lambda_call(app), use_env(S3)),
         Case("chalice_tiny", "bare Chalice route, {} answer", lambda_call(bare_chalice({}))),
@@ -209,5 +159,4 @@ def all_cases() -> list[Case]:
         Case("seed_sample", "seed sample get_token (V1)", seed_sample.get_token),
         Case("botocore", "botocore generate_presigned_post", botocore_post(s3_ticket)),
         Case("usual_handler", "boto3 Chalice app: Lambda event", lambda_call(usual_app.app), use_env(S3)),
-        Case("floor", "floor: JSON + base64 + 5 HMAC", floor(v4_ticket)),
     ]

@@ -10,15 +10,24 @@ reused Lambda image would have).
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .event import OSS_V4, S3
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
+
+# A first request, as Lambda makes it right after the import.
+FIRST_TICKET = (
+    "\nfrom bench.event import LAMBDA_CONTEXT, proxy_event"
+    "\nassert {app}(proxy_event(), LAMBDA_CONTEXT)['statusCode'] == 200"
+)
 
 
 @dataclass(frozen=True)
@@ -26,14 +35,26 @@ class Variant:
     name: str
     label: str
     code: str
-    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 VARIANTS = (
-    Variant("python", "python -c pass", "pass", ROOT),
-    Variant("chalice", "import chalice.app", "import chalice.app", ROOT),
-    Variant("app", "import app (signpost)", "import app", ROOT),
-    Variant("boto3_app", "import usual_app (Chalice + boto3)", "import usual_app", BENCH),
+    Variant("python", "python -c pass", "pass"),
+    Variant("chalice", "import chalice.app", "import chalice.app"),
+    Variant("app", "import app (signpost)", "import app"),
+    Variant("boto3_app", "import usual_app (Chalice + boto3)", "import bench.usual_app"),
+    Variant(
+        "app_first",
+        "import app + first V4 ticket",
+        "import app" + FIRST_TICKET.format(app="app.app"),
+        OSS_V4,
+    ),
+    Variant(
+        "boto3_app_first",
+        "import usual_app + first S3 ticket",
+        "import bench.usual_app" + FIRST_TICKET.format(app="bench.usual_app.app"),
+        S3,
+    ),
 )
 # Appended to every variant's code: print the peak RSS in KiB.
 REPORT_PEAK = (
@@ -54,7 +75,8 @@ def run_once(variant: Variant) -> Run:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", variant.code + REPORT_PEAK],
-        cwd=variant.cwd,
+        cwd=ROOT,
+        env={**os.environ, **variant.env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

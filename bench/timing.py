@@ -1,8 +1,12 @@
 """Per-call timing: many loops per sample, many samples, cases interleaved.
 
 The machine is shared, so one case must not get a quiet minute and another a
-busy one: every round takes one sample of every case, in turn. Figures are
-the median and the 10th/90th percentiles of the per-call time over samples.
+busy one: every round takes one sample of every case, in turn. Switching
+cases evicts the last one's code and data from the CPU caches, which costs a
+large code path like botocore's far more than a small one; so each sample
+starts with one untimed call, and lasts long enough (~2 ms) for many calls.
+Figures are the median and the 10th/90th percentiles of the per-call time
+over samples. The garbage collector stays on: it is part of the cost.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Case:
         """Time ``loops`` calls; keep the mean per call, in nanoseconds."""
         self.prepare()
         call, loops = self.call, range(self.loops)
+        call()
         start = time.perf_counter_ns()
         for _ in loops:
             call()
@@ -51,19 +56,19 @@ class Stats:
         return cls(statistics.median(values), deciles[0], deciles[-1], len(values))
 
 
-def calibrate(case: Case, sample_ns: int) -> None:
-    """Warm up, then pick the loop count that makes one sample ~``sample_ns``."""
+def calibrate(case: Case, sample_ns: int, warmup_ns: int = 50_000_000) -> None:
+    """Warm up for ``warmup_ns`` (first calls fill caches and build lazy
+    state), then pick the loop count that makes one sample ~``sample_ns``."""
     case.prepare()
-    loops = 1
-    while True:
-        start = time.perf_counter_ns()
-        for _ in range(loops):
-            case.call()
-        elapsed = time.perf_counter_ns() - start
-        if elapsed >= sample_ns / 4:
-            break
-        loops *= 2
-    case.loops = max(1, round(loops * sample_ns / max(elapsed, 1)))
+    calls, start = 0, time.perf_counter_ns()
+    while calls < 10 or time.perf_counter_ns() - start < warmup_ns:
+        case.call()
+        calls += 1
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        case.call()
+    per_call = (time.perf_counter_ns() - start) / calls
+    case.loops = max(1, round(sample_ns / per_call))
 
 
 def run_cases(cases: list[Case], samples: int, sample_ns: int) -> dict[str, Stats]:

@@ -2,7 +2,8 @@
 and asks ``generate_presigned_post`` for each upload.
 
 Cold start imports this module (boto3 included); the client itself is made on
-the first request, so the import figure is a lower bound for this approach.
+the first request, so the import alone is a lower bound for this approach and
+"import + first ticket" the fair comparison.
 """
 
 from __future__ import annotations
