@@ -3,9 +3,17 @@
 Each run is its own child process, which reports its own peak RSS (``VmHWM``
 from ``/proc/self/status``) as it exits. Not ``ru_maxrss``: Linux carries a
 process's high-water mark across ``exec``, so a child spawned from this
-(much larger) process would report the parent's size. Variants are interleaved run by run, and one unmeasured run of each
-comes first so every ``.pyc`` is already written (a warm disk cache, as a
-reused Lambda image would have).
+(much larger) process would report the parent's size. Variants are
+interleaved run by run.
+
+Two modes, each with its own ``PYTHONPYCACHEPREFIX`` (so no ``__pycache__``
+lands in ``chalicelib/``, where ``chalice package`` would ship it):
+
+* ``cached``: bytecode written by one unmeasured run of each variant first,
+  then read by every measured run, for every module alike;
+* ``source``: nothing cached, every module compiled on import. This is a
+  Lambda zip built by ``chalice package``: it holds no ``.pyc`` and the
+  function's file system is read-only.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,13 +79,13 @@ class Run:
     peak_rss_mb: float
 
 
-def run_once(variant: Variant) -> Run:
+def run_once(variant: Variant, python_env: Mapping[str, str]) -> Run:
     """One fresh interpreter: wall time from spawn to exit, and its peak RSS."""
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", variant.code + REPORT_PEAK],
         cwd=ROOT,
-        env={**os.environ, **variant.env},
+        env={**os.environ, **variant.env, **python_env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -86,15 +95,24 @@ def run_once(variant: Variant) -> Run:
     return Run(wall_ms=wall * 1000, peak_rss_mb=int(done.stdout.split()[-1]) / 1024)
 
 
-def measure(runs: int) -> dict[str, dict[str, float]]:
-    """Median wall time and peak RSS per variant, with the 10th/90th percentile
-    of the wall time."""
+def measure(runs: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Per mode and variant: median wall time and peak RSS, with the
+    10th/90th percentile of the wall time."""
+    with tempfile.TemporaryDirectory(prefix="signpost-pyc-") as cache:
+        modes = {
+            "cached": {"PYTHONPYCACHEPREFIX": f"{cache}/cached", "PYTHONDONTWRITEBYTECODE": ""},
+            "source": {"PYTHONPYCACHEPREFIX": f"{cache}/source", "PYTHONDONTWRITEBYTECODE": "1"},
+        }
+        for variant in VARIANTS:
+            run_once(variant, modes["cached"])
+        return {mode: measure_mode(runs, python_env) for mode, python_env in modes.items()}
+
+
+def measure_mode(runs: int, python_env: Mapping[str, str]) -> dict[str, dict[str, float]]:
     results: dict[str, list[Run]] = {variant.name: [] for variant in VARIANTS}
-    for variant in VARIANTS:
-        run_once(variant)
     for _ in range(runs):
         for variant in VARIANTS:
-            results[variant.name].append(run_once(variant))
+            results[variant.name].append(run_once(variant, python_env))
     summary = {}
     for variant in VARIANTS:
         walls = [run.wall_ms for run in results[variant.name]]
@@ -116,6 +134,8 @@ def modules_over_chalice() -> list[str]:
         "print('\\n'.join(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True, text=True, check=True,
     )
     return out.stdout.split()
