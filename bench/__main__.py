@@ -90,22 +90,22 @@ def targets(t: dict[str, Stats], r: dict[str, float]) -> list[dict[str, Any]]:
 def render(report: dict[str, Any]) -> str:
     """The report as plain text tables."""
     lines = [f"signpost bench, {report['when']}, {report['machine']['summary']}", ""]
-    lines.append(f"{'per ticket (us)':<42}{'median':>9}{'p10':>9}{'p90':>9}{'x floor':>9}")
+    lines.append(f"{'per ticket (us)':<46}{'median':>9}{'p10':>9}{'p90':>9}{'x floor':>9}")
     floor = report["per_ticket"]["floor"]["median_us"]
     for row in report["per_ticket"].values():
         lines.append(
-            f"{row['label']:<42}{row['median_us']:>9.1f}{row['p10_us']:>9.1f}"
+            f"{row['label']:<46}{row['median_us']:>9.1f}{row['p10_us']:>9.1f}"
             f"{row['p90_us']:>9.1f}{row['median_us'] / floor:>9.2f}"
         )
     for mode, title in (("cached", ".pyc cached"), ("source", "no .pyc, as a Lambda zip")):
         lines += [
             "",
-            f"{'cold start, ' + title:<42}{'wall ms':>9}{'p10':>9}{'p90':>9}{'peak MB':>9}",
+            f"{'cold start, ' + title:<46}{'wall ms':>9}{'p10':>9}{'p90':>9}{'peak MB':>9}",
         ]
         for name, label in report["cold_start"]["labels"].items():
             row = report["cold_start"][mode][name]
             lines.append(
-                f"{label:<42}{row['wall_ms']:>9.1f}{row['wall_ms_p10']:>9.1f}"
+                f"{label:<46}{row['wall_ms']:>9.1f}{row['wall_ms_p10']:>9.1f}"
                 f"{row['wall_ms_p90']:>9.1f}{row['peak_rss_mb']:>9.1f}"
             )
     pkg = report.get("package")
@@ -121,7 +121,7 @@ def render(report: dict[str, Any]) -> str:
                 f"{group['compressed_bytes'] / 1e6:>7.2f} MB zipped"
             )
     lines += ["", "ratios (medians)"]
-    lines += [f"  {name:<42}{value:>9.2f}" for name, value in report["ratios"].items()]
+    lines += [f"  {name:<46}{value:>9.2f}" for name, value in report["ratios"].items()]
     lines += ["", "targets"]
     for target in report["targets"]:
         verdict = "met" if target["met"] else "MISSED"
