@@ -23,7 +23,7 @@ from .timing import Stats, run_cases
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
-def ratios(t: dict[str, Stats], cold: dict[str, dict[str, float]]) -> dict[str, float]:
+def ratios(t: dict[str, Stats], cold: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The ratios of the medians; cold start from the bytecode-cached mode."""
     us = {name: stats.median for name, stats in t.items()}
     return {
@@ -35,9 +35,12 @@ def ratios(t: dict[str, Stats], cold: dict[str, dict[str, float]]) -> dict[str, 
         "botocore_over_handler_s3": us["botocore"] / us["handler_s3"],
         "usual_handler_over_handler_s3": us["usual_handler"] / us["handler_s3"],
         "core_v1_over_seed_sample": us["core_oss_v1"] / us["seed_sample"],
-        "import_app_over_chalice_ms": cold["app"]["wall_ms"] - cold["chalice"]["wall_ms"],
+        "import_app_over_chalice_ms": coldstart.paired_difference(cold, "app", "chalice"),
+        "import_app_over_chalice_cpu_ms": coldstart.paired_difference(
+            cold, "app", "chalice", "cpu_ms"
+        ),
         "import_app_over_chalice_mb": cold["app"]["peak_rss_mb"] - cold["chalice"]["peak_rss_mb"],
-        "import_boto3_app_over_chalice_ms": cold["boto3_app"]["wall_ms"] - cold["chalice"]["wall_ms"],
+        "import_boto3_app_over_chalice_ms": coldstart.paired_difference(cold, "boto3_app", "chalice"),
         "import_boto3_app_over_chalice_mb": cold["boto3_app"]["peak_rss_mb"]
         - cold["chalice"]["peak_rss_mb"],
         "first_ticket_boto3_over_app_ms": cold["boto3_app_first"]["wall_ms"] / cold["app_first"]["wall_ms"],
@@ -73,10 +76,16 @@ def targets(t: dict[str, Stats], r: dict[str, float]) -> list[dict[str, Any]]:
             "met": r["usual_handler_over_handler_s3"] >= 2,
         },
         {
-            "target": "import app - import chalice.app <= 15 ms",
+            "target": "import app - import chalice.app <= 15 ms, wall",
             "value": r["import_app_over_chalice_ms"],
             "limit": 15.0,
             "met": r["import_app_over_chalice_ms"] <= 15,
+        },
+        {
+            "target": "import app - import chalice.app <= 15 ms, CPU",
+            "value": r["import_app_over_chalice_cpu_ms"],
+            "limit": 15.0,
+            "met": r["import_app_over_chalice_cpu_ms"] <= 15,
         },
         {
             "target": "import app - import chalice.app <= 5 MB peak RSS",
@@ -100,13 +109,14 @@ def render(report: dict[str, Any]) -> str:
     for mode, title in (("cached", ".pyc cached"), ("source", "no .pyc, as a Lambda zip")):
         lines += [
             "",
-            f"{'cold start, ' + title:<46}{'wall ms':>9}{'p10':>9}{'p90':>9}{'peak MB':>9}",
+            f"{'cold start, ' + title:<46}{'wall ms':>9}{'p10':>9}{'p90':>9}{'CPU ms':>9}"
+            f"{'peak MB':>9}",
         ]
         for name, label in report["cold_start"]["labels"].items():
             row = report["cold_start"][mode][name]
             lines.append(
                 f"{label:<46}{row['wall_ms']:>9.1f}{row['wall_ms_p10']:>9.1f}"
-                f"{row['wall_ms_p90']:>9.1f}{row['peak_rss_mb']:>9.1f}"
+                f"{row['wall_ms_p90']:>9.1f}{row['cpu_ms']:>9.1f}{row['peak_rss_mb']:>9.1f}"
             )
     pkg = report.get("package")
     if pkg:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .event import OSS_V4, S3
 
@@ -65,8 +66,11 @@ VARIANTS = (
         S3,
     ),
 )
-# Appended to every variant's code: print the peak RSS in KiB.
-REPORT_PEAK = (
+# Appended to every variant's code: print the CPU time so far (ms), then the
+# peak RSS (KiB). CPU time counts only this process's own work, so it is far
+# steadier than wall time on a busy machine.
+REPORT = (
+    "\nimport time\nprint(time.process_time() * 1000)"
     "\nfor line in open('/proc/self/status'):\n"
     "    if line.startswith('VmHWM:'):\n"
     "        print(line.split()[1])\n"
@@ -76,6 +80,7 @@ REPORT_PEAK = (
 @dataclass(frozen=True)
 class Run:
     wall_ms: float
+    cpu_ms: float
     peak_rss_mb: float
 
 
@@ -83,7 +88,7 @@ def run_once(variant: Variant, python_env: Mapping[str, str]) -> Run:
     """One fresh interpreter: wall time from spawn to exit, and its peak RSS."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", variant.code + REPORT_PEAK],
+        [sys.executable, "-c", variant.code + REPORT],
         cwd=ROOT,
         env={**os.environ, **variant.env, **python_env},
         stdin=subprocess.DEVNULL,
@@ -92,10 +97,11 @@ def run_once(variant: Variant, python_env: Mapping[str, str]) -> Run:
         check=True,
     )
     wall = time.perf_counter() - start
-    return Run(wall_ms=wall * 1000, peak_rss_mb=int(done.stdout.split()[-1]) / 1024)
+    cpu_ms, peak_kib = done.stdout.split()[-2:]
+    return Run(wall_ms=wall * 1000, cpu_ms=float(cpu_ms), peak_rss_mb=int(peak_kib) / 1024)
 
 
-def measure(runs: int) -> dict[str, dict[str, dict[str, float]]]:
+def measure(runs: int) -> dict[str, dict[str, dict[str, Any]]]:
     """Per mode and variant: median wall time and peak RSS, with the
     10th/90th percentile of the wall time."""
     with tempfile.TemporaryDirectory(prefix="signpost-pyc-") as cache:
@@ -108,12 +114,12 @@ def measure(runs: int) -> dict[str, dict[str, dict[str, float]]]:
         return {mode: measure_mode(runs, python_env) for mode, python_env in modes.items()}
 
 
-def measure_mode(runs: int, python_env: Mapping[str, str]) -> dict[str, dict[str, float]]:
+def measure_mode(runs: int, python_env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     results: dict[str, list[Run]] = {variant.name: [] for variant in VARIANTS}
     for _ in range(runs):
         for variant in VARIANTS:
             results[variant.name].append(run_once(variant, python_env))
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for variant in VARIANTS:
         walls = [run.wall_ms for run in results[variant.name]]
         deciles = statistics.quantiles(walls, n=10, method="inclusive")
@@ -121,10 +127,23 @@ def measure_mode(runs: int, python_env: Mapping[str, str]) -> dict[str, dict[str
             "wall_ms": statistics.median(walls),
             "wall_ms_p10": deciles[0],
             "wall_ms_p90": deciles[-1],
+            "cpu_ms": statistics.median(run.cpu_ms for run in results[variant.name]),
             "peak_rss_mb": statistics.median(run.peak_rss_mb for run in results[variant.name]),
             "runs": runs,
+            "wall_ms_each": walls,
+            "cpu_ms_each": [run.cpu_ms for run in results[variant.name]],
         }
     return summary
+
+
+def paired_difference(
+    cold: dict[str, dict[str, Any]], name: str, base: str, figure: str = "wall_ms"
+) -> float:
+    """Median over rounds of (``name``'s time - ``base``'s): both ran in the
+    same round, one after the other, so load that drifts over the run falls
+    on both; steadier than the difference of the two medians."""
+    pairs = zip(cold[name][f"{figure}_each"], cold[base][f"{figure}_each"])
+    return statistics.median(mine - theirs for mine, theirs in pairs)
 
 
 def modules_over_chalice() -> list[str]:
