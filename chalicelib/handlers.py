@@ -8,7 +8,7 @@ are the module's defaults unless a caller passes its own.
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -42,8 +42,12 @@ def utc_now() -> datetime:
 
 
 def random_token() -> str:
-    """32 hex digits from the OS's cryptographic source."""
-    return secrets.token_hex(16)
+    """32 hex digits from the OS's cryptographic source.
+
+    ``os.urandom`` is what ``secrets.token_hex`` reads; importing ``secrets``
+    would also import ``random`` (~0.7 ms and 0.2 MB of cold start).
+    """
+    return os.urandom(16).hex()
 
 
 def oss_target(oss: OssSettings) -> FormTarget:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 import re
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
 
 from .content_types import MEDIA_RANGE
 from .credentials import Credentials
 from .errors import NotConfigured
 
 Env = Mapping[str, str]
+T = TypeVar("T")
 
 _REQUEST_ENV: ContextVar[Env | None] = ContextVar("signpost_request_env", default=None)
 
@@ -114,6 +117,60 @@ def request_env(overrides: Env) -> Iterator[Env]:
         _REQUEST_ENV.reset(token)
 
 
+class _Recorder(Mapping[str, str]):
+    """An environment that notes every variable looked up in it, and its value."""
+
+    def __init__(self, env: Env) -> None:
+        self._env = env
+        self.reads: dict[str, str | None] = {}
+
+    def __getitem__(self, name: str) -> str:
+        value = self.reads[name] = self._env.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
+def _unchanged(env: Env, reads: tuple[tuple[str, str | None], ...]) -> bool:
+    get = env.get
+    for name, value in reads:
+        if get(name) != value:
+            return False
+    return True
+
+
+def per_environment(load: Callable[..., T]) -> Callable[..., T]:
+    """Remember a loader's result by the values of the variables it read.
+
+    Every call still reads the environment (SPEC section 5): it looks up each
+    variable the remembered result came from, and loads afresh if any of
+    them changed, so a changed variable takes effect on the next request.
+    What is saved is the parsing and checking. Failures are not remembered.
+    The few entries live in this closure only: no repr or log shows them.
+    """
+    entries: list[tuple[Any, tuple[tuple[str, str | None], ...], T]] = []
+
+    @wraps(load)
+    def cached(env: Env, *args: Any, **kwargs: Any) -> T:
+        call = (args, kwargs)
+        for key, reads, result in entries:
+            if key == call and _unchanged(env, reads):
+                return result
+        recorder = _Recorder(env)
+        result = load(recorder, *args, **kwargs)
+        entries.insert(0, (call, tuple(recorder.reads.items()), result))
+        del entries[4:]
+        return result
+
+    return cached
+
+
 def _get(env: Env, name: str, default: str | None = None) -> str | None:
     """A variable's value, with empty strings treated as unset."""
     value = env.get(name, "").strip()
@@ -162,6 +219,7 @@ def _content_types(env: Env) -> frozenset[str]:
     return types
 
 
+@per_environment
 def load_settings(env: Env) -> Settings:
     return Settings(
         provider=_choice(env, "STORAGE_PROVIDER", "oss", PROVIDERS),
@@ -231,6 +289,7 @@ def load_oss_credentials(env: Env) -> Credentials:
     raise NotConfigured("OSS_ACCESS_KEY_ID")
 
 
+@per_environment
 def load_oss(env: Env, signature_version: str | None = None) -> OssSettings:
     """OSS settings; ``signature_version`` overrides ``OSS_SIGNATURE_VERSION``."""
     bucket = _matching(env, "OSS_BUCKET", _BUCKET_NAME)
@@ -259,6 +318,7 @@ def default_s3_url(bucket: str, region: str) -> str:
     return f"https://{bucket}.s3.{region}.amazonaws.com"
 
 
+@per_environment
 def load_s3(env: Env) -> S3Settings:
     """S3 settings; the keys are the ones Lambda sets from the function's role.
 

@@ -34,11 +34,26 @@ def _hmac_sha256(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
 
 
+# Derived V4 keys by (SHA-256 of the secret, scope): a key changes only with
+# the date, and deriving one costs four of a ticket's five HMACs.
+_DERIVED_KEYS: dict[tuple[bytes, tuple[str, ...]], bytes] = {}
+_DERIVED_KEYS_MAX = 8
+
+
 def derive_key(secret: bytes, scope: tuple[str, ...]) -> bytes:
-    """The V4 signing key: HMAC-SHA256 chained over the scope's parts."""
-    key = secret
-    for part in scope:
-        key = _hmac_sha256(key, part)
+    """The V4 signing key: HMAC-SHA256 chained over the scope's parts.
+
+    Remembered under a digest of the secret, never the secret itself.
+    """
+    cache_key = (hashlib.sha256(secret).digest(), scope)
+    key = _DERIVED_KEYS.get(cache_key)
+    if key is None:
+        key = secret
+        for part in scope:
+            key = _hmac_sha256(key, part)
+        if len(_DERIVED_KEYS) >= _DERIVED_KEYS_MAX:
+            _DERIVED_KEYS.clear()
+        _DERIVED_KEYS[cache_key] = key
     return key
 
 
@@ -80,16 +95,17 @@ class _V4Signer:
         self._credentials = credentials
         self._region = region
 
-    def _scope(self, now: datetime) -> tuple[str, ...]:
-        return (now.strftime(SCOPE_DATE), self._region, self.service, self.terminator)
+    def _scope(self, day: str) -> tuple[str, ...]:
+        return (day, self._region, self.service, self.terminator)
 
     def auth_fields(self, now: datetime) -> dict[str, str]:
         prefix = self.field_prefix
-        credential = "/".join((self._credentials.access_key_id, *self._scope(now)))
+        stamp = now.strftime(AMZ_DATE)
+        credential = "/".join((self._credentials.access_key_id, *self._scope(stamp[:8])))
         fields = {
             self.algorithm_field: self.algorithm,
             f"{prefix}-credential": credential,
-            f"{prefix}-date": now.strftime(AMZ_DATE),
+            f"{prefix}-date": stamp,
         }
         if self._credentials.session_token:
             fields[f"{prefix}-security-token"] = self._credentials.session_token
@@ -97,7 +113,7 @@ class _V4Signer:
 
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]:
         secret = (self.secret_prefix + self._credentials.secret).encode("utf-8")
-        key = derive_key(secret, self._scope(now))
+        key = derive_key(secret, self._scope(now.strftime(SCOPE_DATE)))
         signature = hmac.new(key, policy.encode("ascii"), hashlib.sha256).hexdigest()
         return {f"{self.field_prefix}-signature": signature}
 
