@@ -19,8 +19,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
 if TYPE_CHECKING:
@@ -75,8 +74,7 @@ def callback_fields(callback_url: str, filename: str, user: str | None) -> dict[
     }
 
 
-@dataclass(frozen=True)
-class Upload:
+class Upload(NamedTuple):
     """What a verified callback says was stored."""
 
     bucket: str
@@ -89,7 +87,7 @@ class Upload:
 
     def log_line(self) -> str:
         """One JSON line: escaped, so a filename cannot forge another log line."""
-        return json.dumps({"event": "upload", **asdict(self)}, ensure_ascii=False)
+        return json.dumps({"event": "upload", **self._asdict()}, ensure_ascii=False)
 
     def answer(self) -> dict[str, Any]:
         """The callback's answer, which OSS hands to the uploader as is."""

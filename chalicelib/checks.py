@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .content_types import MEDIA_TYPE, is_allowed, types_for_extension
 from .errors import (
@@ -32,8 +31,7 @@ REQUEST_FIELDS = ("filename", "content_type", "size")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 
 
-@dataclass(frozen=True)
-class TicketRequest:
+class TicketRequest(NamedTuple):
     """A request that has passed every check: safe to put in a key and a policy."""
 
     filename: str

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """An access key pair, and the STS session token that goes with it, if any.
 
     Only the key id shows in ``repr``: a secret must never reach a log line,
@@ -14,5 +13,12 @@ class Credentials:
     """
 
     access_key_id: str
-    secret: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+    secret: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:
+        token = "None" if self.session_token is None else "<hidden>"
+        return (
+            f"Credentials(access_key_id={self.access_key_id!r}, secret=<hidden>, "
+            f"session_token={token})"
+        )

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .callback import CallbackRefused, callback_fields, verify_callback
 from .checks import check_ticket_request, parse_body
 from .errors import AccessDenied, NotConfigured
 from .settings import (
@@ -89,7 +88,11 @@ def upload_ticket(
     request = check_ticket_request(parse_body(body), settings)
     target = form_target(settings, env)
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
-    extra = callback_fields(callback_url, request.filename, user) if callback_url else None
+    extra = None
+    if callback_url:
+        from .callback import callback_fields  # only deployments with a callback pay for it
+
+        extra = callback_fields(callback_url, request.filename, user)
     ticket = issue_ticket(
         request, settings, target, now=clock(), token=token(), user=user, extra_fields=extra
     )
@@ -114,6 +117,8 @@ def oss_callback(headers: Mapping[str, str], body: bytes | str, env: Env) -> dic
 
     A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
     """
+    from .callback import CallbackRefused, verify_callback  # this route's own module
+
     callback_url = load_callback_url(env)
     if callback_url is None:
         raise NotConfigured("OSS_CALLBACK_URL")

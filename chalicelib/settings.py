@@ -1,7 +1,7 @@
 """Settings from the environment (SPEC section 5), read per request.
 
 Each loader takes a mapping (:func:`current_env` in production, a plain dict
-in tests) and either returns a frozen dataclass or raises :class:`NotConfigured`
+in tests) and either returns an immutable record (a NamedTuple) or raises :class:`NotConfigured`
 naming the variable at fault, never its value. Common settings and each
 provider's are loaded apart, so a broken S3 variable does not take down OSS.
 """
@@ -14,9 +14,8 @@ from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .content_types import MEDIA_RANGE
 from .credentials import Credentials
@@ -53,8 +52,7 @@ _JWKS_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!-~]*)?")
 MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What every request needs, whatever the provider."""
 
     provider: str
@@ -65,20 +63,25 @@ class Settings:
     auth_mode: str
 
 
-@dataclass(frozen=True)
-class AuthSettings:
+class AuthSettings(NamedTuple):
     """How callers prove who they are (SPEC section 6); secrets stay out of ``repr``."""
 
     mode: str
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
-    jwt_secret: str | None = field(default=None, repr=False)
+    api_keys: tuple[str, ...] = ()
+    jwt_secret: str | None = None
     jwks_url: str | None = None
     audience: str | None = None
     issuer: str | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"AuthSettings(mode={self.mode!r}, api_keys=<{len(self.api_keys)} hidden>, "
+            f"jwt_secret={'<hidden>' if self.jwt_secret else None}, "
+            f"jwks_url={self.jwks_url!r}, audience={self.audience!r}, issuer={self.issuer!r})"
+        )
 
-@dataclass(frozen=True)
-class OssSettings:
+
+class OssSettings(NamedTuple):
     bucket: str
     region: str | None
     url: str
@@ -86,8 +89,7 @@ class OssSettings:
     credentials: Credentials
 
 
-@dataclass(frozen=True)
-class S3Settings:
+class S3Settings(NamedTuple):
     bucket: str
     region: str
     url: str

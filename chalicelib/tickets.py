@@ -7,9 +7,9 @@ fixes them gets the same policy to the byte.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .checks import TicketRequest
 from .keys import content_disposition, key_prefix, object_key
@@ -20,8 +20,7 @@ from .signers import PostSigner
 SUCCESS_STATUS = "201"  # OSS and S3 answer 201 with an XML body naming the object
 
 
-@dataclass(frozen=True)
-class FormTarget:
+class FormTarget(NamedTuple):
     """Where a form posts, who signs it, and the fields every form there carries.
 
     ``type_fields`` are the form fields that can set the stored object's type;
@@ -32,13 +31,12 @@ class FormTarget:
 
     url: str
     bucket: str
-    signer: PostSigner = field(repr=False)
-    fixed_fields: Mapping[str, str] = field(default_factory=dict)
+    signer: PostSigner
+    fixed_fields: Mapping[str, str] = MappingProxyType({})
     type_fields: tuple[str, ...] = ("Content-Type",)
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     url: str
     fields: dict[str, str]
     key: str
