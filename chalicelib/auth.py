@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
 from .keys import user_segment
-from .settings import AuthSettings, Env, load_auth, load_settings
+from .settings import AuthSettings, Env, load_auth
 
 log = logging.getLogger("signpost.auth")  # under the app's logger and its handler
 
@@ -40,7 +40,7 @@ def authenticate(authorization: str | None, env: Env) -> str | None:
     Raises ``MissingCredentials`` (no bearer token), ``AccessDenied`` (a wrong
     one), ``NotConfigured`` or ``AuthUnavailable``.
     """
-    auth = load_auth(env, load_settings(env).auth_mode)
+    auth = load_auth(env)
     if auth.mode == "none":
         return None
     token = bearer_token(authorization)

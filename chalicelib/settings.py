@@ -60,7 +60,6 @@ class Settings(NamedTuple):
     expire_seconds: int
     max_upload_bytes: int
     allowed_content_types: frozenset[str]
-    auth_mode: str
 
 
 class AuthSettings(NamedTuple):
@@ -229,17 +228,17 @@ def load_settings(env: Env) -> Settings:
         expire_seconds=_integer(env, "EXPIRE_SECONDS", 600, 1, 3600),
         max_upload_bytes=_integer(env, "MAX_UPLOAD_BYTES", 10 * 1024**2, 1, POST_OBJECT_LIMIT),
         allowed_content_types=_content_types(env),
-        auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),
     )
 
 
-def load_auth(env: Env, mode: str) -> AuthSettings:
-    """What ``mode`` (``Settings.auth_mode``) needs, checked before any request is.
+def load_auth(env: Env) -> AuthSettings:
+    """``AUTH_MODE`` and what it needs, checked before any request is.
 
     JWT takes exactly one key source: ``JWT_SECRET`` (HS256) or
     ``JWT_JWKS_URL`` (RS256/ES256). Both at once would leave the token to
     pick, which is how algorithm confusion starts.
     """
+    mode = _choice(env, "AUTH_MODE", "none", AUTH_MODES)
     if mode == "api-key":
         keys = tuple(key.strip() for key in _require(env, "API_KEYS").split(",") if key.strip())
         if not keys:

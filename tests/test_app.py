@@ -80,6 +80,16 @@ def test_a_missing_setting_is_503_naming_it(env: Any, api: Any, app_logs: list) 
     assert any("OSS_BUCKET" in record.getMessage() for record in app_logs)
 
 
+@pytest.mark.parametrize("path", ["/upload-tickets", "/get_post_signature_for_oss_upload"])
+def test_an_unknown_auth_mode_is_503_on_every_route(env: Any, api: Any, path: str) -> None:
+    env(AUTH_MODE="basic")
+    body = json.dumps({"filename": "cat.png", "content_type": "image/png"})
+    response = api.post(path, headers=JSON, body=body) if path == "/upload-tickets" else api.get(path)
+    assert response.status_code == 503
+    assert json.loads(response.body)["error"]["code"] == "NotConfigured"
+    assert "AUTH_MODE" in json.loads(response.body)["error"]["message"]
+
+
 def test_chalice_own_errors_take_the_spec_shape(env: Any, api: Any) -> None:
     response = api.request("DELETE", "/upload-tickets")
     assert response.status_code == 405

@@ -188,7 +188,7 @@ def test_the_seed_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
      ("EXPIRE_SECONDS", "0"), ("EXPIRE_SECONDS", "3601"), ("EXPIRE_SECONDS", "ten"),
      ("MAX_UPLOAD_BYTES", str(5 * 1024**3 + 1)), ("UPLOAD_DIR", "uploads"),
      ("UPLOAD_DIR", "/abs/"), ("ALLOWED_CONTENT_TYPES", "image/png;q=1"),
-     ("STORAGE_PROVIDER", "gcs"), ("AUTH_MODE", "basic"), ("OSS_ENDPOINT", "ftp://x")],
+     ("STORAGE_PROVIDER", "gcs"), ("OSS_ENDPOINT", "ftp://x")],
 )
 def test_a_missing_or_bad_setting_names_its_variable(variable: str, value: str) -> None:
     with pytest.raises(NotConfigured) as refusal:
