@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .errors import NotConfigured
-from .settings import Env
+from .settings import Env, per_environment
 
 ALLOW_METHODS = "GET, POST, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type"
@@ -18,6 +18,7 @@ MAX_AGE = "600"  # seconds a browser may cache a preflight
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
 
 
+@per_environment
 def allowed_origins(env: Env) -> frozenset[str]:
     """The exact origins allowed to call the API; empty means CORS is off.
 
