@@ -87,7 +87,7 @@ class Upload(NamedTuple):
 
     def log_line(self) -> str:
         """One JSON line: escaped, so a filename cannot forge another log line."""
-        return json.dumps({"event": "upload", **self._asdict()}, ensure_ascii=False)
+        return json.dumps({"event": "upload", **self._asdict()})
 
     def answer(self) -> dict[str, Any]:
         """The callback's answer, which OSS hands to the uploader as is."""

@@ -66,6 +66,10 @@ def check_filename(filename: str) -> str:
         raise InvalidFilename("The filename cannot contain '/' or '\\'.")
     if name[0].isspace() or name[-1].isspace():
         raise InvalidFilename("The filename cannot start or end with whitespace.")
+    if "${" in name:
+        # S3 and OSS replace ${filename} in a form's key with the uploaded
+        # part's name: the stored key could differ from the one bound.
+        raise InvalidFilename("The filename cannot contain '${'.")
     return name
 
 
@@ -99,10 +103,8 @@ def check_content_type(content_type: str, filename: str, allowed: frozenset[str]
     return media_type
 
 
-def check_size(size: object, max_upload_bytes: int) -> int | None:
-    """The declared size, if any; booleans are not sizes."""
-    if size is None:
-        return None
+def check_size(size: object, max_upload_bytes: int) -> int:
+    """A declared size; booleans (and ``null``) are not sizes."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise InvalidSize("The size must be a whole number of bytes, at least 1.")
     if size > max_upload_bytes:
@@ -125,5 +127,5 @@ def check_ticket_request(body: dict[str, Any], settings: Settings) -> TicketRequ
     return TicketRequest(
         filename=name,
         content_type=check_content_type(content_type, name, settings.allowed_content_types),
-        size=check_size(body.get("size"), settings.max_upload_bytes),
+        size=check_size(body["size"], settings.max_upload_bytes) if "size" in body else None,
     )

@@ -80,8 +80,12 @@ EXTENSION_TYPES: dict[str, frozenset[str]] = _table(
 
 
 def extension_of(filename: str) -> str:
-    """The lower-cased extension with its dot, or ``""`` (``.bashrc`` has none)."""
-    return posixpath.splitext(filename)[1].lower()
+    """The lower-cased extension with its dot, or ``""`` (``.bashrc`` has none).
+
+    Trailing dots do not hide one: Windows drops them when it saves the file,
+    so ``invoice.html.`` is downloaded as ``invoice.html``.
+    """
+    return posixpath.splitext(filename.rstrip("."))[1].lower()
 
 
 def types_for_extension(filename: str) -> frozenset[str] | None:
