@@ -19,8 +19,11 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
+
+from .settings import OSS_CALLBACK_KEY_URL_PREFIXES
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -30,8 +33,13 @@ if TYPE_CHECKING:
 # ``${...}`` bare: a filename with quotes or backslashes still gives valid JSON.
 CALLBACK_BODY = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
-    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user}}'
+    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user},'
+    '"expires":${x:expires}}'
 )
+# A callback is stale once its ticket expired this long ago: OSS calls back
+# as soon as the upload ends, and an upload starts before its policy expires.
+# Later, it is a replay of a call captured earlier.
+CALLBACK_GRACE_SECONDS = 3600
 CALLBACK_BODY_TYPE = "application/json"
 
 KEY_URL_HEADER = "x-oss-pub-key-url"
@@ -40,10 +48,14 @@ KEY_FETCH_TIMEOUT = 3.0  # seconds: OSS gives up on a callback after 5
 MAX_KEY_BYTES = 16 * 1024  # a PEM public key is well under 1 KiB
 MAX_KEY_URL_CHARS = 1024
 MAX_HEADER_CHARS = 4096
-_KEY_URL = re.compile(r"[!-~]+")  # printable ASCII, no spaces
+_KEY_URL = re.compile(r"[!-\"$-/0-9:;=@-~]+")  # printable ASCII: no spaces, ?, # or <>
+# OSS publishes the keys it signs with as callback_pub_key_v<N>.pem on its host:
+# nothing else there is fetched, so no caller can make the route fetch at will.
+_OSS_KEY_URL = re.compile(r"https?://gosspublic\.alicdn\.com/callback_pub_key_v[0-9]{1,3}\.pem")
 
-# Public keys by URL: fetched once per warm function, then reused.
+# Public keys by URL: fetched once per warm function, then reused; a few at most.
 _PUBLIC_KEYS: dict[str, RSAPublicKey] = {}
+MAX_CACHED_KEYS = 8
 
 
 class CallbackRefused(Exception):
@@ -54,12 +66,15 @@ class CallbackRefused(Exception):
         self.reason = reason
 
 
-def callback_fields(callback_url: str, filename: str, user: str | None) -> dict[str, str]:
+def callback_fields(
+    callback_url: str, filename: str, user: str | None, expires_at: datetime
+) -> dict[str, str]:
     """The form fields that make OSS call ``callback_url`` after the upload.
 
-    ``callback`` is the base64 JSON OSS reads; ``x:filename`` and ``x:user``
-    are the custom variables its body refers to (PostObject takes them as
-    form fields). The ticket binds all three in its policy.
+    ``callback`` is the base64 JSON OSS reads; ``x:filename``, ``x:user`` and
+    ``x:expires`` (the ticket's expiry, Unix seconds) are the custom
+    variables its body refers to (PostObject takes them as form fields). The
+    ticket binds all four in its policy, so none can be changed unsigned.
     """
     document = {
         "callbackUrl": callback_url,
@@ -71,6 +86,7 @@ def callback_fields(callback_url: str, filename: str, user: str | None) -> dict[
         "callback": base64.b64encode(text.encode("ascii")).decode("ascii"),
         "x:filename": filename,
         "x:user": user or "",
+        "x:expires": str(int(expires_at.timestamp())),
     }
 
 
@@ -84,6 +100,7 @@ class Upload(NamedTuple):
     mime_type: str
     filename: str
     user: str
+    expires: int
 
     def log_line(self) -> str:
         """One JSON line: escaped, so a filename cannot forge another log line."""
@@ -132,6 +149,8 @@ def key_url(headers: Mapping[str, str], trusted_prefixes: tuple[str, ...]) -> st
         raise CallbackRefused("public key URL is malformed")
     if not url.startswith(trusted_prefixes):
         raise CallbackRefused("public key URL is not on a trusted host")
+    if url.startswith(OSS_CALLBACK_KEY_URL_PREFIXES) and not _OSS_KEY_URL.fullmatch(url):
+        raise CallbackRefused("public key URL is not an OSS callback key")
     return url
 
 
@@ -169,6 +188,8 @@ def public_key(url: str) -> RSAPublicKey:
         if not isinstance(key, RSAPublicKey):
             raise CallbackRefused("public key is not an RSA key")
         _PUBLIC_KEYS[url] = key
+        while len(_PUBLIC_KEYS) > MAX_CACHED_KEYS:
+            del _PUBLIC_KEYS[next(iter(_PUBLIC_KEYS))]  # the oldest
     return _PUBLIC_KEYS[url]
 
 
@@ -189,8 +210,8 @@ def _text(document: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _size(value: Any) -> int | None:
-    """OSS may send the size as a number or as a string of digits."""
+def _number(value: Any) -> int | None:
+    """OSS may send a number as a JSON number or as a string of digits."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit():
@@ -198,22 +219,29 @@ def _size(value: Any) -> int | None:
     return None
 
 
-def parse_upload(body: bytes) -> Upload:
-    """The upload a verified body describes, in :data:`CALLBACK_BODY`'s shape."""
+def parse_upload(body: bytes, now: float) -> Upload:
+    """The upload a verified body describes, in :data:`CALLBACK_BODY`'s shape,
+    unless its ticket expired more than :data:`CALLBACK_GRACE_SECONDS` ago."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
         raise CallbackRefused("body is not JSON") from None
     if not isinstance(document, dict) or not _text(document, "object"):
         raise CallbackRefused("body does not name an object")
+    expires = _number(document.get("expires"))
+    if expires is None:
+        raise CallbackRefused("body carries no ticket expiry")
+    if now > expires + CALLBACK_GRACE_SECONDS:
+        raise CallbackRefused("callback is stale: its ticket expired long ago")
     return Upload(
         bucket=_text(document, "bucket"),
         key=_text(document, "object"),
         etag=_text(document, "etag"),
-        size=_size(document.get("size")),
+        size=_number(document.get("size")),
         mime_type=_text(document, "mimeType"),
         filename=_text(document, "filename"),
         user=_text(document, "user"),
+        expires=expires,
     )
 
 
@@ -222,6 +250,7 @@ def verify_callback(
     body: bytes,
     callback_url: str,
     trusted_prefixes: tuple[str, ...],
+    now: float,
 ) -> Upload:
     """The upload a callback reports, once it is proven to come from OSS.
 
@@ -231,4 +260,4 @@ def verify_callback(
     url = key_url(headers, trusted_prefixes)
     signature = _base64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
     check_signature(public_key(url), signature, signed_target(callback_url) + b"\n" + body)
-    return parse_upload(body)
+    return parse_upload(body, now)

@@ -27,7 +27,7 @@ from .settings import (
     load_settings,
 )
 from .signers import OssV1Signer, OssV4Signer, S3SigV4Signer
-from .tickets import FormTarget, issue_ticket, seed_signature
+from .tickets import FormTarget, issue_ticket, seed_signature, ticket_expiry
 
 Clock = Callable[[], datetime]
 TokenSource = Callable[[], str]
@@ -87,14 +87,17 @@ def upload_ticket(
     settings = load_settings(env)
     request = check_ticket_request(parse_body(body), settings)
     target = form_target(settings, env)
+    now = clock()
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
     extra = None
     if callback_url:
         from .callback import callback_fields  # only deployments with a callback pay for it
 
-        extra = callback_fields(callback_url, request.filename, user)
+        extra = callback_fields(
+            callback_url, request.filename, user, ticket_expiry(now, settings)
+        )
     ticket = issue_ticket(
-        request, settings, target, now=clock(), token=token(), user=user, extra_fields=extra
+        request, settings, target, now=now, token=token(), user=user, extra_fields=extra
     )
     return ticket.to_dict()
 
@@ -112,7 +115,9 @@ def seed_policy(
     return seed_signature(settings, target, now=clock(), token=token(), user=user)
 
 
-def oss_callback(headers: Mapping[str, str], body: bytes | str, env: Env) -> dict[str, Any]:
+def oss_callback(
+    headers: Mapping[str, str], body: bytes | str, env: Env, *, clock: Clock = utc_now
+) -> dict[str, Any]:
     """``POST /oss-callback``: log the upload OSS reports, once its signature holds.
 
     A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
@@ -125,7 +130,7 @@ def oss_callback(headers: Mapping[str, str], body: bytes | str, env: Env) -> dic
     trusted = load_callback_key_prefixes(env)
     raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
-        upload = verify_callback(headers, raw, callback_url, trusted)
+        upload = verify_callback(headers, raw, callback_url, trusted, clock().timestamp())
     except CallbackRefused as refusal:
         log.warning("callback refused: %s", refusal.reason)
         raise AccessDenied("The callback could not be verified.") from None

@@ -54,6 +54,11 @@ class Ticket(NamedTuple):
         }
 
 
+def ticket_expiry(now: datetime, settings: Settings) -> datetime:
+    """When a ticket issued ``now`` stops working: ``EXPIRE_SECONDS`` later."""
+    return now + timedelta(seconds=settings.expire_seconds)
+
+
 def sign_form(
     target: FormTarget,
     fields: Mapping[str, str],
@@ -100,7 +105,7 @@ def issue_ticket(
         **(extra_fields or {}),
         "success_action_status": SUCCESS_STATUS,
     }
-    expires_at = now + timedelta(seconds=settings.expire_seconds)
+    expires_at = ticket_expiry(now, settings)
     return Ticket(
         url=target.url,
         fields=sign_form(target, fields, [length_range(low, high)], now, expires_at),
@@ -125,7 +130,7 @@ def seed_signature(
     segment like a ticket's key. New clients should use tickets.
     """
     directory = key_prefix(settings.upload_dir, user, token)
-    expires_at = now + timedelta(seconds=settings.expire_seconds)
+    expires_at = ticket_expiry(now, settings)
     fields = sign_form(
         target,
         {},

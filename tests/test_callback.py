@@ -12,6 +12,7 @@ import json
 import os
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,7 +33,14 @@ CALLBACK_URL = "https://abc123.execute-api.cn-hangzhou.example.com/api/oss-callb
 SIGNED_PATH = b"/api/oss-callback"
 
 
-def body_for(filename: str = "cat.png", user: str = "alice", size: Any = 1234) -> bytes:
+def fresh_expiry() -> int:
+    """A ticket expiry as a callback right after an upload carries it."""
+    return int(time.time()) + 600
+
+
+def body_for(
+    filename: str = "cat.png", user: str = "alice", size: Any = 1234, expires: Any = None
+) -> bytes:
     """A body as OSS builds it from the ticket's template (values as JSON)."""
     return json.dumps(
         {
@@ -43,6 +51,7 @@ def body_for(filename: str = "cat.png", user: str = "alice", size: Any = 1234) -
             "mimeType": "image/png",
             "filename": filename,
             "user": user,
+            "expires": fresh_expiry() if expires is None else expires,
         },
         ensure_ascii=False,
     ).encode("utf-8")
@@ -126,8 +135,10 @@ def test_signed_call_is_answered_with_json_and_logged(private_key, key_server, l
             "mime_type": "image/png",
             "filename": 'my "cat" ${object} 猫.png',
             "user": "alice",
+            "expires": uploads[0]["expires"],
         }
     ]
+    assert abs(uploads[0]["expires"] - fresh_expiry()) <= 5
     # One line: a filename cannot start a forged log line.
     assert all("\n" not in r.getMessage() for r in logs.records)
 
@@ -232,6 +243,12 @@ def test_missing_header_is_refused_without_fetching(private_key, key_server, mis
         "http://169.254.169.254/latest/meta-data/",
         "ftp://gosspublic.alicdn.com/callback_pub_key_v1.pem",
         "https://gosspublic.alicdn.com/ key.pem",
+        # On OSS's host, but not one of its callback keys: nothing else there is fetched.
+        "https://gosspublic.alicdn.com/callback_pub_key_v1.pem?1",
+        "https://gosspublic.alicdn.com/callback_pub_key_v1.pem#1",
+        "https://gosspublic.alicdn.com/other.pem",
+        "https://gosspublic.alicdn.com/callback_pub_key_v1.pem/x",
+        "https://gosspublic.alicdn.com/callback_pub_key_v12345.pem",
     ],
 )
 def test_key_url_off_oss_is_refused_and_never_fetched(private_key, key_url):
@@ -361,7 +378,8 @@ def test_callback_route_without_callback_url_is_not_configured(
 
 DOCUMENTED_BODY = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
-    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user}}'
+    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user},'
+    '"expires":${x:expires}}'
 )
 
 
@@ -385,7 +403,8 @@ def test_ticket_carries_the_documented_callback_bound_in_the_policy():
     assert fields["x:filename"] == filename
     assert fields["x:user"] == "alice"
     bound = conditions(fields)
-    for name in ("callback", "x:filename", "x:user"):
+    assert abs(int(fields["x:expires"]) - (time.time() + 600)) <= 5
+    for name in ("callback", "x:filename", "x:user", "x:expires"):
         assert ["eq", f"${name}", fields[name]] in bound
     names = list(fields)
     assert names.index("key") < names.index("callback") < names.index("success_action_status")
@@ -435,6 +454,7 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
         "bucket": "signpost-test", "object": "uploads/alice/x/" + filename, "etag": '"ETAG"',
         "size": "1234", "mimeType": "image/png",
         "x:filename": fields["x:filename"], "x:user": fields["x:user"],
+        "x:expires": fields["x:expires"],
     }
     body = re.sub(r"\$\{([^}]+)\}", lambda m: json.dumps(values[m.group(1)]), template).encode()
     response = post(body, headers_for(private_key, body))
@@ -452,3 +472,47 @@ def test_ticket_with_a_bad_callback_url_is_not_configured(monkeypatch):
     monkeypatch.setenv("OSS_CALLBACK_URL", CALLBACK_URL)
     monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "not a url")
     assert "callback" in ticket()["fields"]
+
+
+# --- stale calls and a bounded key cache ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expires, accepted",
+    [
+        (lambda: fresh_expiry(), True),
+        (lambda: int(time.time()) - 3000, True),  # expired, within the hour's grace
+        (lambda: int(time.time()) - 3700, False),  # a replay long after its ticket
+        (lambda: str(int(time.time()) - 7200), False),
+        (lambda: "soon", False),
+        (lambda: None, False),
+    ],
+)
+def test_a_callback_long_after_its_ticket_expired_is_stale(
+    private_key, key_server, logs, expires, accepted
+):
+    body = json.loads(body_for())
+    body["expires"] = expires()
+    if body["expires"] is None:
+        del body["expires"]
+    raw = json.dumps(body).encode()
+    response = post(raw, headers_for(private_key, raw))
+    assert (response.status_code == 200) is accepted
+    if not accepted:
+        assert refused(response)
+        assert any(
+            "stale" in r.getMessage() or "no ticket expiry" in r.getMessage()
+            for r in logs.records
+        )
+
+
+def test_the_key_cache_keeps_a_few_keys_at_most(private_key, monkeypatch):
+    monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000/keys/")
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r"http://127\.0\.0\.1:9000/keys/.*"), body=pem(private_key))
+        for number in range(3 * callback.MAX_CACHED_KEYS):
+            url = f"http://127.0.0.1:9000/keys/{number}.pem"
+            assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
+    assert len(callback._PUBLIC_KEYS) == callback.MAX_CACHED_KEYS
+    assert f"http://127.0.0.1:9000/keys/{3 * callback.MAX_CACHED_KEYS - 1}.pem" in callback._PUBLIC_KEYS

@@ -114,6 +114,7 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
             "mime_type": "image/png",
             "filename": FILENAME,
             "user": "",
+            "expires": int(ticket["fields"]["x:expires"]),
         }
     ]
 
