@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
@@ -35,16 +35,6 @@ from chalicelib.keys import user_segment
 JWKS_URL = "https://issuer.example.com/.well-known/jwks.json"
 API_KEY = "first-key-0123"
 SECRET = "s" * 64  # long enough for HS512 too, so refusing it is about the algorithm
-STORAGE = {
-    "OSS_BUCKET": "bucket-one",
-    "OSS_REGION": "cn-hangzhou",
-    "OSS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-    "OSS_ACCESS_KEY_SECRET": "storage-secret-value",
-}
-AUTH_VARIABLES = (
-    "AUTH_MODE", "API_KEYS", "JWT_SECRET", "JWT_JWKS_URL", "JWT_AUDIENCE", "JWT_ISSUER",
-    "CORS_ALLOW_ORIGIN",
-)
 BODY = json.dumps({"filename": "cat.png", "content_type": "image/png"})
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -110,11 +100,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 @pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in AUTH_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in STORAGE.items():
-        monkeypatch.setenv(name, value)
+def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The OSS test settings alone (conftest's ``env``), for tests to add to."""
     return monkeypatch
 
 

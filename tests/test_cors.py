@@ -7,7 +7,7 @@ what API Gateway would hand it, Chalice's own 405/415/500 included.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,14 +36,9 @@ PREFLIGHT_ONLY = {
 
 
 @pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("AUTH_MODE", "API_KEYS", "JWT_SECRET", "JWT_JWKS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OSS_BUCKET", "bucket-one")
-    monkeypatch.setenv("OSS_REGION", "cn-hangzhou")
-    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "storage-secret-value")
-    monkeypatch.setenv("CORS_ALLOW_ORIGIN", " , ".join(ALLOWED))
+def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The OSS test settings (conftest's ``env``) and the allowed origins."""
+    env(CORS_ALLOW_ORIGIN=" , ".join(ALLOWED))
     return monkeypatch
 
 
