@@ -1,7 +1,7 @@
 """signpost: upload tickets for direct-to-storage browser uploads.
 
 A table of routes over :mod:`chalicelib.handlers`; the one middleware is the
-edge every answer passes through (error shape, ``Cache-Control``).
+edge every answer passes through (error shape, ``Cache-Control``, CORS).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ JSON_BODIES = ["application/json", "text/plain"]
 
 
 def refusal(error: SignpostError) -> Response:
+    """A refusal as the SPEC shapes it, logged with its reason (never a secret)."""
     level = logging.ERROR if error.status >= 500 else logging.INFO
     app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
     # RFC 9110: a 401 names the scheme that would be accepted.
@@ -54,7 +55,7 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     try:
         origins = allowed_origins(current_env())
     except NotConfigured as error:
-        origins, response = frozenset(), refusal(error)
+        response = refusal(error)
     else:
         preflight = request.method == "OPTIONS"
         response = Response(body="", status_code=204) if preflight else get_response(request)
