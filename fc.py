@@ -39,7 +39,7 @@ def match_route(path: str) -> tuple[str, dict[str, str]] | None:
         if len(pattern) != len(segments):
             continue
         captured: dict[str, str] = {}
-        for expected, actual in zip(pattern, segments):
+        for expected, actual in zip(pattern, segments, strict=True):
             if expected.startswith("{") and expected.endswith("}") and actual:
                 captured[expected[1:-1]] = actual
             elif expected != actual:

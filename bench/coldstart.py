@@ -142,7 +142,7 @@ def paired_difference(
     """Median over rounds of (``name``'s time - ``base``'s): both ran in the
     same round, one after the other, so load that drifts over the run falls
     on both; steadier than the difference of the two medians."""
-    pairs = zip(cold[name][f"{figure}_each"], cold[base][f"{figure}_each"])
+    pairs = zip(cold[name][f"{figure}_each"], cold[base][f"{figure}_each"], strict=True)
     return statistics.median(mine - theirs for mine, theirs in pairs)
 
 

@@ -15,7 +15,6 @@ from chalice.test import Client
 
 from tests.conftest import chalice_client
 
-from app import app
 from chalicelib import handlers
 
 ALLOWED = ("https://app.example.com", "http://localhost:8000")
