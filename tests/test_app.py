@@ -136,6 +136,23 @@ def test_the_settings_repr_hides_the_secret() -> None:
     assert "LTAItestkeyid" in repr(settings)
 
 
+@pytest.mark.parametrize(
+    "env_values, secrets",
+    [
+        ({"AUTH_MODE": "api-key", "API_KEYS": "key-one-secret,key-two-secret"},
+         ["key-one-secret", "key-two-secret"]),
+        ({"AUTH_MODE": "jwt", "JWT_SECRET": "j" * 40}, ["j" * 40]),
+    ],
+)
+def test_the_auth_settings_repr_hides_keys_and_secrets(env_values: dict, secrets: list) -> None:
+    from chalicelib.settings import load_auth
+
+    settings = load_auth(env_values)
+    assert settings.mode == env_values["AUTH_MODE"]
+    for secret in secrets:
+        assert secret not in repr(settings) and secret not in str(settings)
+
+
 HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibabacloud_oss_v2"]
 
 
