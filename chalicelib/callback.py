@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .settings import OSS_CALLBACK_KEY_URL_PREFIXES
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -51,6 +50,7 @@ MAX_HEADER_CHARS = 4096
 _KEY_URL = re.compile(r"[!-\"$-/0-9:;=@-~]+")  # printable ASCII: no spaces, ?, # or <>
 # OSS publishes the keys it signs with as callback_pub_key_v<N>.pem on its host:
 # nothing else there is fetched, so no caller can make the route fetch at will.
+OSS_KEY_HOSTS = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
 _OSS_KEY_URL = re.compile(r"https?://gosspublic\.alicdn\.com/callback_pub_key_v[0-9]{1,3}\.pem")
 
 # Public keys by URL: fetched once per warm function, then reused; a few at most.
@@ -138,8 +138,8 @@ def _base64(value: str, name: str) -> bytes:
         raise CallbackRefused(f"{name} header is not base64") from None
 
 
-def key_url(headers: Mapping[str, str], trusted_prefixes: tuple[str, ...]) -> str:
-    """The public key's URL, if it is under a trusted prefix; else refused."""
+def key_url(headers: Mapping[str, str], dev_prefixes: tuple[str, ...]) -> str:
+    """The public key's URL, if it is one of OSS's keys or under a dev prefix."""
     raw = _base64(_header(headers, KEY_URL_HEADER), KEY_URL_HEADER)
     try:
         url = raw.decode("ascii")
@@ -147,9 +147,11 @@ def key_url(headers: Mapping[str, str], trusted_prefixes: tuple[str, ...]) -> st
         raise CallbackRefused("public key URL is not ASCII") from None
     if len(url) > MAX_KEY_URL_CHARS or not _KEY_URL.fullmatch(url):
         raise CallbackRefused("public key URL is malformed")
-    if not url.startswith(trusted_prefixes):
+    if url.startswith(dev_prefixes):
+        return url
+    if not url.startswith(OSS_KEY_HOSTS):
         raise CallbackRefused("public key URL is not on a trusted host")
-    if url.startswith(OSS_CALLBACK_KEY_URL_PREFIXES) and not _OSS_KEY_URL.fullmatch(url):
+    if not _OSS_KEY_URL.fullmatch(url):
         raise CallbackRefused("public key URL is not an OSS callback key")
     return url
 
@@ -249,7 +251,7 @@ def verify_callback(
     headers: Mapping[str, str],
     body: bytes,
     callback_url: str,
-    trusted_prefixes: tuple[str, ...],
+    dev_prefixes: tuple[str, ...],
     now: float,
 ) -> Upload:
     """The upload a callback reports, once it is proven to come from OSS.
@@ -257,7 +259,7 @@ def verify_callback(
     Every header is checked before the key is fetched, and the signature
     before a byte of the body is read.
     """
-    url = key_url(headers, trusted_prefixes)
+    url = key_url(headers, dev_prefixes)
     signature = _base64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
     check_signature(public_key(url), signature, signed_target(callback_url) + b"\n" + body)
     return parse_upload(body, now)

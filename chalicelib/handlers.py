@@ -127,10 +127,10 @@ def oss_callback(
     callback_url = load_callback_url(env)
     if callback_url is None:
         raise NotConfigured("OSS_CALLBACK_URL")
-    trusted = load_callback_key_prefixes(env)
+    dev_prefixes = load_callback_key_prefixes(env)
     raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
-        upload = verify_callback(headers, raw, callback_url, trusted, clock().timestamp())
+        upload = verify_callback(headers, raw, callback_url, dev_prefixes, clock().timestamp())
     except CallbackRefused as refusal:
         log.warning("callback refused: %s", refusal.reason)
         raise AccessDenied("The callback could not be verified.") from None

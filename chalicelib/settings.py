@@ -45,8 +45,6 @@ _CALLBACK_URL = re.compile(
 # A key URL prefix ends right after a host (and port) or a path segment, so
 # ``http://127.0.0.1:9000/`` can never match ``http://127.0.0.1:9000.evil/``.
 _KEY_URL_PREFIX = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/(?:[A-Za-z0-9._~-]+/)*")
-# Where OSS publishes the key it signs callbacks with.
-OSS_CALLBACK_KEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
 # Keys are fetched over TLS only: a plain-HTTP JWKS lets anyone on the path mint tokens.
 _JWKS_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!-~]*)?")
 MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
@@ -346,12 +344,12 @@ def load_callback_url(env: Env) -> str | None:
 
 
 def load_callback_key_prefixes(env: Env) -> tuple[str, ...]:
-    """The URL prefixes a callback's public key may be fetched from.
+    """URL prefixes a callback's public key may come from besides OSS's own.
 
-    Only OSS's own, unless ``OSS_CALLBACK_PUBKEY_URL_PREFIX`` adds one: that
-    is for ``make run`` and tests, whose dev bucket serves its own key.
+    None, unless ``OSS_CALLBACK_PUBKEY_URL_PREFIX`` adds one: that is for
+    ``make run`` and tests, whose dev bucket serves its own key. Where OSS's
+    keys live is :mod:`chalicelib.callback`'s rule.
     """
     if _get(env, "OSS_CALLBACK_PUBKEY_URL_PREFIX") is None:
-        return OSS_CALLBACK_KEY_URL_PREFIXES
-    prefix = _matching(env, "OSS_CALLBACK_PUBKEY_URL_PREFIX", _KEY_URL_PREFIX)
-    return (*OSS_CALLBACK_KEY_URL_PREFIXES, prefix)
+        return ()
+    return (_matching(env, "OSS_CALLBACK_PUBKEY_URL_PREFIX", _KEY_URL_PREFIX),)
