@@ -45,7 +45,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} is not installed")
-    page_server = make_page_server(HOST, 0)
+    api_port = free_port()  # the dev bucket calls the API back, as in make run
+    api_url = f"http://{HOST}:{api_port}"
+    page_server = make_page_server(HOST, 0, api_url)
     serve_in_thread(page_server)
     origin = f"http://{HOST}:{page_server.server_address[1]}"
     bucket = start_bucket(tmp_path_factory.mktemp("bucket"), frozenset({origin}))
@@ -54,12 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name, value in os.environ.items()
         if not name.startswith(("OSS_", "ALIBABA_"))
     }
-    api_port = free_port()  # the dev bucket calls the API back, as in make run
-    env = api_env(clean, [origin], bucket.url, f"http://{HOST}:{api_port}")
+    env = api_env(clean, [origin], bucket.url, api_url)
     api = start_api(env, HOST, api_port)
     try:
         wait_until_listening(api, HOST, api_port, 60)
-        yield Stack(f"{origin}/?api=http://{HOST}:{api_port}", bucket, env)
+        yield Stack(f"{origin}/", bucket, env)
     finally:
         stop_api(api)
         for server in (page_server, bucket.server):
@@ -167,7 +168,7 @@ def test_a_failed_callback_says_the_file_is_stored_but_the_app_was_not_told(
     """OSS answers 203 CallbackFailed when the object is stored but the app's
     callback failed. The storage's answer is replaced in the browser, so only
     the page's handling of it is under test here."""
-    origin = stack.page_url.split("/?")[0]
+    origin = stack.page_url.rstrip("/")
     failed = (
         '<?xml version="1.0" encoding="UTF-8"?><Error><Code>CallbackFailed</Code>'
         "<Message>Error status : 403.</Message><RequestId>1</RequestId><HostId>h</HostId></Error>"
