@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import callback, conditions, oss, s3, service
@@ -112,6 +114,14 @@ class DevBucketServer(ThreadingHTTPServer):
         self.config = config
         self.store = ObjectStore(config.root)
         self.callback_key = callback.CallbackKey()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (an upload cancelled in the page) is no
+        failure of the bucket: one log line, not a traceback on the console."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("client %s went away mid-request", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
