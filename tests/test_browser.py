@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.browser_helpers import chromium, new_page
-from tests.devbucket_fixtures import HOST, PNG, RunningBucket, free_port, start_bucket
 
 from devbucket.server import serve_in_thread
-from devtools.run import api_env, make_page_server, start_api, stop_api, wait_until_listening
+from devtools.run import (
+    api_env,
+    make_page_server,
+    start_api,
+    stop_api,
+    wait_until_listening,
+)
+from tests.browser_helpers import chromium, new_page
+from tests.devbucket_fixtures import HOST, PNG, RunningBucket, free_port, start_bucket
 
 RULES = "Up to 10 MB: PNG, JPEG, GIF, WebP or PDF"
 MB = 1024**2
@@ -81,7 +87,9 @@ def page(browser: Any, stack: Stack) -> Iterator[Any]:
 def ticket_requests(page: Any) -> list[str]:
     """The ticket requests the page makes from now on."""
     seen: list[str] = []
-    page.on("request", lambda request: "/upload-tickets" in request.url and seen.append(request.url))
+    page.on(
+        "request", lambda request: "/upload-tickets" in request.url and seen.append(request.url)
+    )
     return seen
 
 
@@ -182,8 +190,13 @@ def test_the_rules_are_shown_and_a_file_they_refuse_never_reaches_the_api(
         "huge.png": (11 * MB, "This file is 11 MB, over the 10 MB limit."),
         "barely.pdf": (10 * MB + 1, "This file is just over the 10 MB limit."),
         "empty.png": (0, "This file is empty: there is nothing to upload."),
-        "README": (5, "This file has no extension (such as .png), so its type is unknown: "
-                      f"rename it with the right one and try again. Accepted: {RULES[13:]}."),
+        "README": (
+            5,
+            (
+                "This file has no extension (such as .png), so its type is unknown: "
+                f"rename it with the right one and try again. Accepted: {RULES[13:]}."
+            ),
+        ),
         "setup.exe": (5, f"EXE files are not accepted here. Accepted: {RULES[13:]}."),
     }
     for name, (size, _) in refused.items():
@@ -265,7 +278,8 @@ def test_a_pasted_image_uploads(page: Any, stack: Stack) -> None:
     page.evaluate(
         """async (data) => {
             const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-            await navigator.clipboard.write([new ClipboardItem({"image/png": new Blob([bytes], {type: "image/png"})})]);
+            const image = new Blob([bytes], {type: "image/png"});
+            await navigator.clipboard.write([new ClipboardItem({"image/png": image})]);
         }""",
         base64.b64encode(PNG).decode(),
     )
@@ -300,7 +314,9 @@ def test_loading_the_page_asks_for_nothing_that_is_missing(browser: Any, stack: 
         page.goto(stack.page_url)
         page.wait_for_load_state("networkidle")
         assert failures == []
-        assert page.locator("link[rel=icon]").get_attribute("href").startswith("data:image/svg+xml,")
+        assert (
+            page.locator("link[rel=icon]").get_attribute("href").startswith("data:image/svg+xml,")
+        )
 
 
 def test_the_page_ignores_an_api_named_in_its_address(
@@ -326,10 +342,20 @@ def test_the_page_ignores_an_api_named_in_its_address(
 @pytest.mark.parametrize(
     "where, expected",
     [
-        ("nowhere", "This page has no upload service: its <body data-api> is empty. Set it to "
-                    "your signpost API's address, or start the page with make run, which does."),
-        ("down", "Could not reach the upload service at {api}. Is it running? "
-                 "(If it is, its CORS_ALLOW_ORIGIN must list this page's origin.)"),
+        (
+            "nowhere",
+            (
+                "This page has no upload service: its <body data-api> is empty. Set it to "
+                "your signpost API's address, or start the page with make run, which does."
+            ),
+        ),
+        (
+            "down",
+            (
+                "Could not reach the upload service at {api}. Is it running? "
+                "(If it is, its CORS_ALLOW_ORIGIN must list this page's origin.)"
+            ),
+        ),
     ],
 )
 def test_without_a_reachable_api_the_page_says_what_is_wrong_and_how_to_fix_it(

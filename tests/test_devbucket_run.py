@@ -8,7 +8,6 @@ instead, and says what is missing if one is.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -21,20 +20,12 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from tests.devbucket_fixtures import HOST, PNG, free_port, post_form
+from tests.run_helpers import child_env
 
 PROJECT = Path(__file__).resolve().parents[1]
 START_SECONDS = 60
-
-
-def child_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any storage or CORS settings, plus ``settings``."""
-    kept = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("OSS_", "ALIBABA_CLOUD_", "CORS_", "STORAGE_", "S3_", "AWS_"))
-    }
-    return {**kept, "PYTHONUNBUFFERED": "1", **settings}
 
 
 @contextmanager

@@ -45,13 +45,18 @@ def test_the_default_rules_list_each_type_with_its_extensions(env: Any, api: Any
             "application/pdf": [".pdf"],
         },
     }
-    assert list(json.loads(response.body)["content_types"]) == DEFAULT_ALLOWED_CONTENT_TYPES.split(",")
+    assert list(json.loads(response.body)["content_types"]) == DEFAULT_ALLOWED_CONTENT_TYPES.split(
+        ","
+    )
 
 
 def test_the_rules_follow_the_settings(env: Any, api: Any) -> None:
     env(MAX_UPLOAD_BYTES="2048", ALLOWED_CONTENT_TYPES="application/pdf, IMAGE/PNG,application/pdf")
     rules = json.loads(api.get("/upload-rules").body)
-    assert rules == {"max_size": 2048, "content_types": {"application/pdf": [".pdf"], "image/png": [".png"]}}
+    assert rules == {
+        "max_size": 2048,
+        "content_types": {"application/pdf": [".pdf"], "image/png": [".png"]},
+    }
 
 
 def test_a_range_expands_to_the_tables_types_and_stays_listed() -> None:
