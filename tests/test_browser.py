@@ -80,6 +80,9 @@ def stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
     with new_page(browser, stack.page_url) as page:
+        # Playwright asks Chromium for file chooser events without waiting for
+        # the answer: ask now, long before a test presses Enter on the button.
+        page.on("filechooser", lambda chooser: None)
         page.locator("#status", has_text=RULES).wait_for()  # the rules came from the API
         yield page
 
