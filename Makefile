@@ -24,7 +24,7 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench
 
 run: $(STAMP)
-	$(PY) -m devtools.run $(RUN_ARGS)
+	@$(PY) -m devtools.run $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket
