@@ -12,14 +12,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from devtools.screenshot import CHROMIUM, CHROMIUM_ARGS
+
 INSTALL_HINT = "install it to run the browser tests: sudo apt-get install chromium"
 TIMEOUT_MS = 15_000
 
