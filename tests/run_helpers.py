@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from fnmatch import fnmatch
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -38,21 +39,25 @@ def child_env(**settings: str) -> dict[str, str]:
 
 
 def copy_project(destination: Path) -> Path:
-    """What a fresh clone holds (tracked files, and new ones git does not
-    ignore, so uncommitted work is tested too), with this checkout's
-    virtualenv linked in as ``.venv``: ``make`` finds it installed."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    for name in filter(None, listed.split(b"\0")):
-        source = PROJECT / os.fsdecode(name)
-        if source.is_file():  # not deleted in the working tree
-            target = destination / os.fsdecode(name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    """What a fresh clone holds: the project without what ``.gitignore``
+    names (a virtualenv, caches, the dev bucket's objects) or ``.git``, and
+    this checkout's virtualenv linked in as ``.venv``, so ``make`` finds it
+    installed. Read from the working tree, so uncommitted work is tested too."""
+    ignored = [".git"] + [
+        line.strip().rstrip("/")
+        for line in (PROJECT / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).relative_to(PROJECT)
+        return {
+            name
+            for name in names
+            if any(fnmatch(name, rule) or fnmatch((here / name).as_posix(), rule) for rule in ignored)
+        }
+
+    shutil.copytree(PROJECT, destination, ignore=ignore, symlinks=True)
     (destination / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     return destination
 
