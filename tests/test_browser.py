@@ -382,6 +382,33 @@ def test_without_a_reachable_api_the_page_says_what_is_wrong_and_how_to_fix_it(
         server.server_close()
 
 
+def test_an_api_asking_for_credentials_is_explained(browser: Any, stack: Stack) -> None:
+    """``make run`` with ``AUTH_MODE`` from the shell: the API's 401 reaches
+    the page, which says that it sends none and how to start without."""
+    from chalicelib.auth import authenticate
+    from chalicelib.errors import MissingCredentials
+
+    with pytest.raises(MissingCredentials) as refused:  # what the API answers a page without any
+        authenticate(None, {"AUTH_MODE": "api-key", "API_KEYS": "a-key"})
+    refusal = refused.value
+    with new_page(browser, "about:blank") as page:
+        page.route(
+            f"{stack.api_url}/upload-rules",
+            lambda route: route.fulfill(
+                status=401,
+                json=refusal.to_dict(),
+                headers={"Access-Control-Allow-Origin": stack.page_url.rstrip("/")},
+            ),
+        )
+        page.goto(stack.page_url)
+        status = page.locator("#status.problem")
+        status.wait_for()
+        assert status.inner_text() == (
+            f"{refusal.message} This page sends no credentials: start the API without "
+            "AUTH_MODE (env -u AUTH_MODE make run)."
+        )
+
+
 def test_a_failed_callback_says_the_file_is_stored_but_the_app_was_not_told(
     page: Any, stack: Stack, tmp_path: Path
 ) -> None:
