@@ -100,7 +100,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 @pytest.fixture
 def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The OSS test settings alone (conftest's ``env``), for tests to add to."""
+    """The OSS test settings (conftest's ``env``), for tests to add to; the
+    seed's route on, since tests ask it as well as ``/upload-tickets``."""
+    env(LEGACY_ROUTE="on")
     return monkeypatch
 
 

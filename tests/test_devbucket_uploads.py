@@ -194,7 +194,7 @@ def test_a_changed_x_oss_content_type_is_refused(bucket: RunningBucket) -> None:
 def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..., None]) -> None:
     """The OSS sample page: GET the compat route, key = dir + filename, the
     fields in its order, ``signature`` sent as ``Signature``, the file last."""
-    env(**bucket.env())
+    env(**bucket.env(), LEGACY_ROUTE="on")
     answer = api_client().get("/get_post_signature_for_oss_upload")
     assert answer.status_code == 200, answer.body
     seed = json.loads(answer.body)
