@@ -48,7 +48,8 @@ def local_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
     from app import app
 
-    monkeypatch.setattr(function_callback, "_PUBLIC_KEYS", {})  # a fresh bucket, a fresh key
+    # A fresh bucket, a fresh key: nothing remembered from another test's bucket.
+    monkeypatch.setattr(function_callback, "PUBLIC_KEYS", function_callback.PublicKeys())
     server = LocalDevServer(app, Config.create(), HOST, 0)
     thread = threading.Thread(target=server.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
