@@ -247,6 +247,34 @@ def test_audience_and_issuer_checked_when_set(
         assert_refused(ask(client, make_token(**claims)), 403, "AccessDenied", words)
 
 
+def issuer_warnings(records: list[Any]) -> list[str]:
+    return [
+        record.getMessage()
+        for record in records
+        if record.levelname == "WARNING" and "JWT_ISSUER" in record.getMessage()
+    ]
+
+
+def test_a_key_set_without_an_issuer_is_warned_about_once(
+    jwks_mode: Any,
+    environment: pytest.MonkeyPatch,
+    client: Client,
+    app_logs: list[Any],
+) -> None:
+    """A shared key set (one per region of a hosted identity provider) signs
+    for many tenants: without JWT_ISSUER, the same ``sub`` from two of them
+    is one folder. Allowed, but the log says so, once per warm container."""
+    environment.setattr(auth, "_WARNED_WITHOUT_ISSUER", set())
+    for _ in range(3):
+        assert ask(client, make_token()).status_code == 200
+    (warning,) = issuer_warnings(app_logs)
+    assert JWKS_URL in warning and "sub" in warning
+    environment.setenv("JWT_ISSUER", "https://issuer.example.com/")
+    app_logs.clear()
+    assert ask(client, make_token(iss="https://issuer.example.com/")).status_code == 200
+    assert issuer_warnings(app_logs) == []
+
+
 def test_audience_not_checked_when_unset(jwks_mode: Any, client: Client) -> None:
     assert ask(client, make_token(aud="whatever")).status_code == 200
 
