@@ -404,8 +404,8 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Type": stored.content_type,
             "Content-Length": str(size),
-            # Stored without a disposition (no ticket does that): never shown
-            # on this origin, downloaded, as OSS's default domain serves web files.
+            # Stored without a disposition (no ticket stores one so): downloaded,
+            # never rendered on this origin, where stored HTML would run.
             "Content-Disposition": "attachment",
             **stored.headers,
             "X-Content-Type-Options": "nosniff",
