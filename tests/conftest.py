@@ -51,6 +51,16 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     return set_env
 
 
+class FakeClock:
+    """Monotonic seconds that a test moves by hand (``clock.now += 60``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def chalice_client() -> Any:
     """A Chalice test client that ignores ``.chalice/config.json``.
 

@@ -21,7 +21,7 @@ import requests
 import responses
 from chalice.test import Client
 
-from tests.conftest import chalice_client
+from tests.conftest import FakeClock, chalice_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
@@ -80,14 +80,6 @@ def hs256_with(secret: bytes, payload: dict[str, Any], kid: str = "k1") -> str:
     body = b64url(json.dumps(payload).encode())
     mac = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
     return f"{header}.{body}.{b64url(mac)}"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

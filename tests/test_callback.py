@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.hashes import MD5
 
 from chalicelib import callback, handlers
 from chalicelib.errors import NotConfigured
-from tests.conftest import api_client
+from tests.conftest import FakeClock, api_client
 
 KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 # Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.
@@ -79,14 +79,6 @@ def headers_for(key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH
         "x-oss-pub-key-url": base64.b64encode(key_url.encode("ascii")).decode("ascii"),
         "authorization": sign(key, target + b"\n" + body),
     }
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

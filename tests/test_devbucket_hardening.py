@@ -28,7 +28,6 @@ from tests.devbucket_fixtures import (
     assert_refused,
     issue_ticket,
     start_bucket,
-    upload,
 )
 from tests.test_devbucket_rules import post, refused, v1_form
 
@@ -56,17 +55,6 @@ def html_form(**fields: str) -> dict[str, str]:
 # -- item 5: what is served --------------------------------------------------------
 
 
-def test_an_object_is_served_nosniff_with_its_stored_disposition(
-    page_bucket: RunningBucket,
-) -> None:
-    ticket = issue_ticket(page_bucket.env(), "cat.png", "image/png", len(PNG))
-    assert upload(ticket).status_code == 201
-    served = requests.get(f"{page_bucket.url}/{ticket['key']}", timeout=5)
-    assert served.content == PNG
-    assert served.headers["X-Content-Type-Options"] == "nosniff"
-    assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
-
-
 def test_an_object_stored_without_a_disposition_is_served_as_an_attachment(
     page_bucket: RunningBucket,
 ) -> None:
@@ -80,19 +68,25 @@ def test_an_object_stored_without_a_disposition_is_served_as_an_attachment(
 # -- item 5: who may post ------------------------------------------------------------
 
 
+def post_ticket_from(bucket: RunningBucket, origin: str | None) -> tuple[dict[str, Any], Any]:
+    """A fresh ticket's form, posted as a page at ``origin`` would post it (None: no page)."""
+    ticket = issue_ticket(bucket.env(), "cat.png", "image/png", len(PNG))
+    form = [(name, (None, value)) for name, value in ticket["fields"].items()]
+    response = requests.post(
+        bucket.url,
+        files=[*form, ("file", ("cat.png", PNG, "image/png"))],
+        headers={"Origin": origin} if origin else {},
+        timeout=10,
+    )
+    return ticket, response
+
+
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:8081"])
 def test_a_form_post_from_another_origin_is_refused(
     page_bucket: RunningBucket, origin: str
 ) -> None:
     """A browser names the posting page's origin; a page not configured gets nothing stored."""
-    ticket = issue_ticket(page_bucket.env(), "cat.png", "image/png", len(PNG))
-    form = [(name, (None, value)) for name, value in ticket["fields"].items()]
-    response = requests.post(
-        page_bucket.url,
-        files=[*form, ("file", ("cat.png", PNG, "image/png"))],
-        headers={"Origin": origin},
-        timeout=10,
-    )
+    ticket, response = post_ticket_from(page_bucket, origin)
     message = assert_refused(page_bucket, ticket, response, 403, "AccessForbidden")
     assert "Origin" in message
 
@@ -102,14 +96,7 @@ def test_the_pages_origin_and_no_origin_may_post(
     page_bucket: RunningBucket, origin: str | None
 ) -> None:
     """The page posts with its Origin; tools and tests (no Origin) post too."""
-    ticket = issue_ticket(page_bucket.env(), "cat.png", "image/png", len(PNG))
-    form = [(name, (None, value)) for name, value in ticket["fields"].items()]
-    response = requests.post(
-        page_bucket.url,
-        files=[*form, ("file", ("cat.png", PNG, "image/png"))],
-        headers={"Origin": origin} if origin else {},
-        timeout=10,
-    )
+    ticket, response = post_ticket_from(page_bucket, origin)
     assert response.status_code == 201, response.text
     assert page_bucket.stored(ticket["key"]) == PNG
 

@@ -51,6 +51,7 @@ def test_a_ticket_uploads_and_the_object_is_what_was_sent(
     assert served.content == PNG
     assert served.headers["Content-Type"] == "image/png"
     assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(
