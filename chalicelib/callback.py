@@ -55,8 +55,9 @@ MAX_HEADER_CHARS = 4096
 # no key URL needs one, and a decoded %2e%2e or %2f would be a path step that
 # requests or the server resolves after the prefix was checked.
 _KEY_URL = re.compile(r"[A-Za-z0-9._~:/@!$&'()*+,;=-]+")
-# OSS's Callback page ("Callback", OSS API reference) names one key,
-# callback_pub_key_v1.pem on gosspublic.alicdn.com: its x-oss-pub-key-url
+# OSS's "Callback" page (API reference,
+# https://www.alibabacloud.com/help/en/oss/developer-reference/callback) names
+# one key, callback_pub_key_v1.pem on gosspublic.alicdn.com: its x-oss-pub-key-url
 # example decodes to the http:// URL, and it says a key URL starts with
 # http:// or https:// on that host. Either is accepted; the key is always
 # read over https, so no one on the path can hand over a key of their own.
