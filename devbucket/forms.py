@@ -22,7 +22,10 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 CHUNK = 64 * 1024
-MAX_FIELDS_BYTES = 64 * 1024  # every field before the file, together
+# Every part's headers (so every field's name) and every field's value before
+# the file, together: python-multipart caps one header line, not the parts.
+MAX_FIELDS_BYTES = 64 * 1024
+MAX_PARTS = 1000
 DISCARD_LIMIT = 1024**2  # file bytes read past a refusal, looking for a part after the file
 FILE_FIELD = "file"
 
@@ -75,6 +78,7 @@ class _Reader:
         self.sink: Sink | None = None
         self.file_done = False
         self.fields_bytes = 0
+        self.parts = 0
         self._headers: dict[str, str] = {}
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -82,15 +86,28 @@ class _Reader:
         self._value = bytearray()
         self._in_file = False
 
+    def _count(self, size: int) -> None:
+        """Count ``size`` more bytes kept of the form before its file."""
+        self.fields_bytes += size
+        if self.fields_bytes > MAX_FIELDS_BYTES:
+            raise InvalidField(
+                f"The form's fields and part headers before the file exceed {MAX_FIELDS_BYTES} bytes."
+            )
+
     def on_part_begin(self) -> None:
         if self.file_done:
             raise MalformedForm("The file form field must be the last field of the form.")
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise InvalidField(f"The form has more than {MAX_PARTS} parts.")
         self._headers, self._value = {}, bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -122,9 +139,7 @@ class _Reader:
             assert self.sink is not None
             self.sink.write(data[start:end])
             return
-        self.fields_bytes += end - start
-        if self.fields_bytes > MAX_FIELDS_BYTES:
-            raise InvalidField(f"The form fields before the file exceed {MAX_FIELDS_BYTES} bytes.")
+        self._count(end - start)
         self._value += data[start:end]
 
     def on_part_end(self) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import callback, conditions, oss, s3, service
@@ -42,6 +44,8 @@ CORS_METHODS = ("GET", "HEAD", "POST")
 DRAIN_LIMIT = (
     64 * 1024**2
 )  # after a refusal, read at most this much more, so the client sees the answer
+IDLE_TIMEOUT = 30.0  # seconds a connection may send nothing before it is dropped
+MAX_CONNECTIONS = 32  # connections served at once; more are turned away with a 503
 
 
 def utc_now() -> datetime:
@@ -54,13 +58,21 @@ class DevBucketConfig:
     ``s3``; one bucket speaks one), which bucket this is (by default that
     provider's dev bucket, :data:`DEV_BUCKETS`), who may post and from where.
 
-    ``clock`` is injectable so a test can move past a policy's expiration.
+    Its key pair is public (it is in this repository), so any web page could
+    sign a form for it: it takes form posts only from ``allowed_origins``
+    (or with no ``Origin``, as tools send them), calls back only
+    ``callback_urls``, and bounds connections (``idle_timeout`` seconds of
+    silence, ``max_connections`` at once). ``clock`` is injectable so a test
+    can move past a policy's expiration.
     """
 
     root: Path
     provider: str = "oss"
     bucket: Bucket | None = None
     allowed_origins: frozenset[str] = frozenset()
+    callback_urls: frozenset[str] = frozenset()
+    idle_timeout: float = IDLE_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -82,18 +94,31 @@ class _Body:
     def __init__(self, stream: Readable, length: int) -> None:
         self._stream = stream
         self.remaining = length
+        self.stalled = False
 
     def read(self, size: int) -> bytes:
-        data = self._stream.read(min(size, self.remaining))
+        try:
+            data = self._stream.read(min(size, self.remaining))
+        except TimeoutError:  # the socket's idle timeout, mid-body
+            self.stalled = True
+            raise ServiceError(
+                400,
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to "
+                "within the timeout period.",
+            ) from None
         self.remaining -= len(data)
         return data
 
     def drain(self) -> bool:
         """Read and drop the rest, if it is small enough; whether it was."""
-        if self.remaining > DRAIN_LIMIT:
+        if self.stalled or self.remaining > DRAIN_LIMIT:
             return False
-        while self.remaining and self.read(64 * 1024):
-            pass
+        try:
+            while self.remaining and self.read(64 * 1024):
+                pass
+        except ServiceError:  # it stalled while being drained
+            return False
         return not self.remaining
 
 
@@ -112,6 +137,45 @@ class DevBucketServer(ThreadingHTTPServer):
         self.config = config
         self.store = ObjectStore(config.root)
         self.callback_key = callback.CallbackKey()
+        self._slots = threading.BoundedSemaphore(config.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to ``max_connections`` at once; past
+        that, a ``503`` at once rather than a wait, so the accepting loop
+        (and ``shutdown``) never blocks on connections someone holds idle."""
+        if not self._slots.acquire(blocking=False):
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _turn_away(self, request: socket.socket) -> None:
+        error = ServiceError(
+            503,
+            "ServiceUnavailable",
+            f"The dev bucket serves {self.config.max_connections} connections at once; "
+            "try again.",
+        )
+        body = service.error_document(error, secrets.token_hex(12).upper(), self.url)
+        head = (
+            f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode("ascii") + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     @property
     def url(self) -> str:
@@ -133,7 +197,14 @@ class DevBucketServer(ThreadingHTTPServer):
         key, etag = stored.key, f'"{stored.etag}"'
         if post.callback is not None:  # OSS answers with the callback's answer
             key_url = self.url + callback.KEY_PATH
-            answer = callback.perform(post.callback, stored, fields, self.callback_key, key_url)
+            answer = callback.perform(
+                post.callback,
+                stored,
+                fields,
+                self.callback_key,
+                key_url,
+                allowed=self.config.callback_urls,
+            )
             return _Answer(200, answer, {"ETag": etag, "Content-Type": "application/json"})
         location = f"{base_url}/{quote(key)}"
         status, document = service.success(fields, bucket, key, location, etag)
@@ -193,6 +264,10 @@ class DevBucketHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "devbucket"
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.config.idle_timeout)  # reads and writes alike
+
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
@@ -215,6 +290,7 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Length": str(len(answer.body)),
             **answer.headers,
+            "X-Content-Type-Options": "nosniff",
             **self._cors(),
         }
         for name, value in headers.items():
@@ -275,6 +351,7 @@ class DevBucketHandler(BaseHTTPRequestHandler):
                 raise ServiceError(
                     405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
                 )
+            self._check_origin()
             host = self.headers.get("Host")
             base_url = f"http://{host}" if host else self.server.url
             answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
@@ -286,6 +363,22 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             failure = ServiceError(500, "InternalError", "The dev bucket failed; see its log.")
             return self._refuse(failure, body, request_id)
         self._send(answer, request_id)
+
+    def _check_origin(self) -> None:
+        """A browser names the page that posts: only the configured pages may.
+
+        Stricter than OSS, which takes a form from anywhere: any page could
+        sign one with this bucket's public key, store HTML here and make it
+        call back where it likes. A post with no ``Origin`` (curl, tests) is
+        not from a page, and goes through."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin not in self.server.config.allowed_origins:
+            raise ServiceError(
+                403,
+                "AccessForbidden",
+                "The dev bucket takes form posts only from the pages make run serves; "
+                "this Origin is not one of them.",
+            )
 
     def _refuse(self, error: ServiceError, body: _Body, request_id: str) -> None:
         """Answer a refused POST; keep the connection only if its body could be read to the end."""
@@ -311,7 +404,11 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Type": stored.content_type,
             "Content-Length": str(size),
+            # Stored without a disposition (no ticket stores one so): downloaded,
+            # never rendered on this origin, where stored HTML would run.
+            "Content-Disposition": "attachment",
             **stored.headers,
+            "X-Content-Type-Options": "nosniff",
             **self._cors(),
         }
         for name, value in headers.items():

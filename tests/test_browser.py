@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 from tests.devbucket_fixtures import HOST, PNG, RunningBucket, free_port, start_bucket
 
-from devtools.run import api_env, make_page_server, start_api, stop_api, wait_until_listening
+from devtools.run import (
+    api_callback_url,
+    api_env,
+    make_page_server,
+    start_api,
+    stop_api,
+    wait_until_listening,
+)
 from devbucket.server import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,14 +55,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     page_server = make_page_server(HOST, 0)
     serve_in_thread(page_server)
     origin = f"http://{HOST}:{page_server.server_address[1]}"
-    bucket = start_bucket(tmp_path_factory.mktemp("bucket"), frozenset({origin}))
+    api_port = free_port()  # the dev bucket calls the API back, as in make run
+    api_url = f"http://{HOST}:{api_port}"
+    bucket = start_bucket(
+        tmp_path_factory.mktemp("bucket"),
+        frozenset({origin}),
+        callback_urls=frozenset({api_callback_url(api_url)}),
+    )
     clean = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("OSS_", "ALIBABA_"))
     }
-    api_port = free_port()  # the dev bucket calls the API back, as in make run
-    env = api_env(clean, [origin], bucket.url, f"http://{HOST}:{api_port}")
+    env = api_env(clean, [origin], bucket.url, api_url)
     api = start_api(env, HOST, api_port)
     try:
         wait_until_listening(api, HOST, api_port, 60)

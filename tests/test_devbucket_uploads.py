@@ -51,6 +51,7 @@ def test_a_ticket_uploads_and_the_object_is_what_was_sent(
     assert served.content == PNG
     assert served.headers["Content-Type"] == "image/png"
     assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(
@@ -194,7 +195,7 @@ def test_a_changed_x_oss_content_type_is_refused(bucket: RunningBucket) -> None:
 def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..., None]) -> None:
     """The OSS sample page: GET the compat route, key = dir + filename, the
     fields in its order, ``signature`` sent as ``Signature``, the file last."""
-    env(**bucket.env())
+    env(**bucket.env(), LEGACY_ROUTE="on")
     answer = api_client().get("/get_post_signature_for_oss_upload")
     assert answer.status_code == 200, answer.body
     seed = json.loads(answer.body)
