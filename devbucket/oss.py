@@ -4,6 +4,8 @@ Written from OSS's ``PostObject`` documentation, not from ``chalicelib``: a
 form is checked signature first (V1: base64 HMAC-SHA1 of the policy; V4:
 hex HMAC-SHA256 with a key derived from the secret, date, region and
 service), then its policy (:mod:`devbucket.conditions`), then the file's size.
+Unlike S3, OSS checks only the fields its policy names: a field no condition
+binds is accepted and takes effect (``docs/devbucket.md`` cites the pages).
 Every refusal is a :class:`~devbucket.service.ServiceError`, answered as
 OSS's XML error document. What S3 does the same way is in
 :mod:`devbucket.service`.
@@ -19,9 +21,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from . import callback, service
-from .conditions import Policy
-from .forms import FilePart
+from .forms import FilePart, FormFields
 from .service import (
+    Admitted,
     Bucket,
     ServiceError,
     StorageProblem,
@@ -44,9 +46,20 @@ V4 = V4Scheme(
     mismatch_code="AccessDenied",
 )
 
-# Fields no condition needs to bind: the policy, the signatures, V1's key id,
-# the file, and the bucket (the service supplies it).
-EXEMPT = frozenset({"policy", "signature", "ossaccesskeyid", "x-oss-signature", "file", "bucket"})
+TOKEN_FIELD = "x-oss-security-token"
+# The fields a signature is made of (V1 and V4): one value each.
+SIGNING_FIELDS = (
+    "policy",
+    "signature",
+    "ossaccesskeyid",
+    V4.algorithm_field,
+    V4.field("credential"),
+    V4.field("date"),
+    V4.field("signature"),
+    TOKEN_FIELD,
+)
+# Served back as the object's headers, besides the standard ones and x-oss-meta-*.
+OSS_HEADERS = ("x-oss-storage-class", "x-oss-server-side-encryption")
 
 
 def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
@@ -60,8 +73,12 @@ def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
-    """The form's signature, V4 or V1; an unsigned form is anonymous and refused."""
-    if "x-oss-security-token" in fields:
+    """The form's signature, V4 or V1; an unsigned form is anonymous and refused.
+
+    An empty ``x-oss-security-token`` is no token: OSS's own Python sample
+    sends one with a long-term key.
+    """
+    if fields.get(TOKEN_FIELD):
         raise ServiceError(
             403,
             "InvalidAccessKeyId",
@@ -80,10 +97,12 @@ def storage_refusal(error: StorageProblem) -> ServiceError:
     return service.storage_refusal(error, "InvalidObjectName")
 
 
-def authorize(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy:
-    """Everything OSS checks before the file: signature, policy, the key's presence."""
-    verify_signature(fields, bucket, now)
-    return service.check_policy(fields, bucket, now, exempt=EXEMPT)
+def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
+    """Everything OSS checks before the file: signature, policy, the key's
+    presence; fields the policy does not name are not checked."""
+    signing = service.signing_fields(fields, SIGNING_FIELDS)
+    verify_signature(signing, bucket, now)
+    return service.admit(signing["policy"], fields, bucket, now, exempt=None)
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
@@ -113,5 +132,8 @@ def upload_callback(fields: Mapping[str, str]) -> callback.Callback | None:
 
 
 def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """The HTTP headers the object is served with: standard ones and ``x-oss-meta-*``."""
-    return service.object_headers(fields, "x-oss-meta-")
+    """The HTTP headers the object is served with: standard ones,
+    ``x-oss-meta-*``, its storage class and encryption."""
+    headers = service.object_headers(fields, "x-oss-meta-")
+    headers.update({name: fields[name] for name in OSS_HEADERS if fields.get(name)})
+    return headers

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import callback, conditions, oss, s3, service
 from .conditions import Policy
-from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
+from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
 from .service import Bucket, Provider, ServiceError
 from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
 
@@ -124,13 +124,14 @@ class DevBucketServer(ThreadingHTTPServer):
         rules, bucket = self.config.rules, self.config.served_bucket
         post = _PostObject(rules, bucket, self.store, self.config.clock())
         try:
-            fields = read_form(body, body.remaining, content_type, post.accept)
-            stored = post.finish(fields)
+            read_form(body, body.remaining, content_type, post.accept)
+            stored = post.finish()
         except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
             raise rules.storage_refusal(error) from None
         finally:
             post.discard()
         key, etag = stored.key, f'"{stored.etag}"'
+        fields = post.fields
         if post.callback is not None:  # OSS answers with the callback's answer
             key_url = self.url + callback.KEY_PATH
             answer = callback.perform(post.callback, stored, fields, self.callback_key, key_url)
@@ -150,13 +151,16 @@ class _PostObject:
         self.store = store
         self.now = now
         self.policy: Policy | None = None
+        self.fields: dict[str, str] = {}  # one value each, as the upload takes effect
         self.part: FilePart | None = None
         self.upload: Upload | None = None
         self.callback: callback.Callback | None = None
 
-    def accept(self, fields: dict[str, str], part: FilePart) -> Upload:
+    def accept(self, form: FormFields, part: FilePart) -> Upload:
         """Everything but the size, before a byte of the file is kept."""
-        self.policy = self.rules.authorize(fields, self.bucket, self.now)
+        admitted = self.rules.authorize(form, self.bucket, self.now)
+        self.policy, self.fields = admitted.policy, admitted.fields
+        fields = self.fields
         self.store.path_for(fields["key"])
         if fields["key"].startswith(callback.KEY_FOLDER):
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
@@ -167,9 +171,10 @@ class _PostObject:
         self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))
         return self.upload
 
-    def finish(self, fields: dict[str, str]) -> callback.Stored:
+    def finish(self) -> callback.Stored:
         """The size, then the store; what was stored."""
         assert self.policy is not None and self.part is not None and self.upload is not None
+        fields = self.fields
         service.check_size(self.policy, self.upload.size)
         key = fields["key"]
         content_type = self.rules.content_type(fields, self.part, key)
