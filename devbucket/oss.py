@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from . import callback, service
+from .rest_auth import UNSIGNED_PAYLOAD, RestScheme
 from .forms import FilePart, FormFields
 from .service import (
     Admitted,
@@ -46,6 +47,20 @@ V4 = V4Scheme(
     mismatch_code="AccessDenied",
 )
 
+# REST requests (DELETE /<key>): "Include a V4 signature in the Authorization header".
+REST = RestScheme(
+    v4=V4,
+    names_key="AdditionalHeaders",
+    bucket_in_uri=True,
+    always_signed=("x-oss-", "content-type", "content-md5"),
+    must_list=(),
+    collapse_spaces=False,
+    unlisted_payload=UNSIGNED_PAYLOAD,
+    malformed_code="InvalidArgument",
+    digest_mismatch_code="InvalidDigest",
+    anonymous_message="You have no right to access this object because of bucket acl.",
+    blank_value="",
+)
 TOKEN_FIELD = "x-oss-security-token"
 # The fields a signature is made of (V1 and V4): one value each.
 SIGNING_FIELDS = (

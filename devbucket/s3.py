@@ -29,6 +29,7 @@ from datetime import datetime
 from . import service
 from .conditions import STRING_OPERATORS
 from .forms import FilePart, FormFields
+from .rest_auth import RestScheme
 from .service import Admitted, Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
 
 REQUEST_ID_HEADER = "x-amz-request-id"
@@ -41,6 +42,21 @@ V4 = V4Scheme(
     service="s3",
     terminator="aws4_request",
     mismatch_code="SignatureDoesNotMatch",
+)
+# REST requests (DELETE /<key>): "Authenticating Requests: Using the Authorization
+# Header (AWS Signature Version 4)".
+REST = RestScheme(
+    v4=V4,
+    names_key="SignedHeaders",
+    bucket_in_uri=False,
+    always_signed=(),
+    must_list=("host",),
+    collapse_spaces=True,
+    unlisted_payload=None,
+    malformed_code="AuthorizationHeaderMalformed",
+    digest_mismatch_code="XAmzContentSHA256Mismatch",
+    anonymous_message="Access Denied",
+    blank_value="=",
 )
 TOKEN_FIELD = "x-amz-security-token"
 # The fields the signature is made of: one value each.

@@ -1,12 +1,15 @@
-"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``, CORS.
+"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``,
+``DELETE /<key>`` (signed, :mod:`devbucket.rest_auth`), CORS.
 
 Standard library ``ThreadingHTTPServer``; one bucket per server, addressed
-path-style (``http://127.0.0.1:PORT/<key>``). Tests start it on port 0 in a
-thread; ``make run`` starts it beside the API and the page.
+like a bucket's own host (``http://127.0.0.1:PORT/<key>``, as
+``https://BUCKET.oss-REGION.aliyuncs.com/<key>``). Tests start it on port 0
+in a thread; ``make run`` starts it beside the API and the page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import shutil
@@ -18,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from . import callback, conditions, oss, s3, service
+from . import callback, conditions, oss, rest_auth, s3, service
 from .conditions import Policy
 from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
 from .service import Bucket, Provider, ServiceError
@@ -42,6 +45,7 @@ CORS_METHODS = ("GET", "HEAD", "POST")
 DRAIN_LIMIT = (
     64 * 1024**2
 )  # after a refusal, read at most this much more, so the client sees the answer
+REST_BODY_LIMIT = 64 * 1024  # the largest body a REST call (not an upload) may carry
 
 
 def utc_now() -> datetime:
@@ -140,6 +144,16 @@ class DevBucketServer(ThreadingHTTPServer):
         status, document = service.success(fields, bucket, key, location, etag)
         headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
         return _Answer(status, document, headers)
+
+
+    def delete_object(self, request: rest_auth.Request) -> _Answer:
+        """DeleteObject: a signed ``DELETE /<key>``; ``204`` whether or not the key was there."""
+        rules, bucket = self.config.rules, self.config.served_bucket
+        if not request.key:
+            raise ServiceError(405, "MethodNotAllowed", "The dev bucket cannot delete itself.")
+        rest_auth.verify(rules.REST, request, bucket, self.config.clock())
+        self.store.delete(request.key)
+        return _Answer(204)
 
 
 class _PostObject:
@@ -297,6 +311,33 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         if not body.drain():
             self.close_connection = True
         self._send_error(error, request_id)
+
+    def do_DELETE(self) -> None:
+        request_id = secrets.token_hex(12).upper()
+        length = self.headers.get("Content-Length", "0")
+        body = _Body(self.rfile, int(length) if length.isdigit() else 0)
+        try:
+            if not length.isdigit() or body.remaining > REST_BODY_LIMIT:
+                raise ServiceError(
+                    400, "InvalidArgument", "A DELETE takes no body (or a small, measured one)."
+                )
+            request = self._rest_request(body.read(body.remaining))
+            answer = self.server.delete_object(request)
+        except ServiceError as error:
+            log.info("refused %s %s: %s", error.status, error.code, error.message)
+            return self._refuse(error, body, request_id)
+        self._send(answer, request_id)
+
+    def _rest_request(self, body: bytes) -> rest_auth.Request:
+        """This request as :mod:`devbucket.rest_auth` verifies it."""
+        split = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        return rest_auth.Request(
+            self.command, split.path, split.query, headers, hashlib.sha256(body).hexdigest()
+        )
 
     def _get(self, *, head: bool) -> None:
         request_id = secrets.token_hex(12).upper()

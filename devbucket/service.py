@@ -32,6 +32,7 @@ from .store import AlreadyExists, InvalidKey
 
 if TYPE_CHECKING:
     from .callback import Callback
+    from .rest_auth import RestScheme
 
 POST_OBJECT_LIMIT = 5 * 1024**3  # both services' largest form upload
 V4_DATE = "%Y%m%dT%H%M%SZ"
@@ -124,6 +125,7 @@ class Provider(Protocol):
     """A service's form rules; :mod:`devbucket.oss` and :mod:`devbucket.s3` are ones."""
 
     REQUEST_ID_HEADER: str
+    REST: RestScheme
 
     def authorize(self, fields: FormFields, bucket: Bucket, now: datetime) -> Admitted: ...
 
