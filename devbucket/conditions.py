@@ -137,8 +137,8 @@ def decode_policy(encoded: str, *, operators: Collection[str] = OPERATORS) -> Po
     if not isinstance(document, dict) or set(document) != {"expiration", "conditions"}:
         raise MalformedPolicy("the policy must hold exactly 'expiration' and 'conditions'")
     raw_conditions = document["conditions"]
-    if not isinstance(raw_conditions, list) or not raw_conditions:
-        raise MalformedPolicy("'conditions' must be a non-empty list")
+    if not isinstance(raw_conditions, list):
+        raise MalformedPolicy("'conditions' must be a list")
     conditions: list[Condition] = []
     ranges: list[tuple[int, int]] = []
     for raw in raw_conditions:

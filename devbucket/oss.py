@@ -30,7 +30,6 @@ from .service import (
     StorageProblem,
     V4Scheme,
     access_denied,
-    invalid_argument,
     required,
 )
 
@@ -121,10 +120,10 @@ def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
-    value = fields.get("x-oss-forbid-overwrite", "false").lower()
-    if value not in ("true", "false"):
-        raise invalid_argument("x-oss-forbid-overwrite must be true or false.")
-    return value == "true"
+    """``x-oss-forbid-overwrite: true`` forbids replacing an object; any other
+    value, or none, allows it (PostObject names true and false only and says
+    nothing of others: the reading that lets an upload through)."""
+    return fields.get("x-oss-forbid-overwrite", "").lower() == "true"
 
 
 def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:

@@ -179,7 +179,6 @@ class _PostObject:
         if fields["key"].startswith(callback.KEY_FOLDER):
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
         self.callback = self.rules.upload_callback(fields)
-        self.rules.forbids_overwrite(fields)
         limit = self.policy.size_limit(service.POST_OBJECT_LIMIT)
         self.part = part
         self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))

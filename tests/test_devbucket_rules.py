@@ -136,7 +136,7 @@ def test_a_condition_on_a_field_the_form_lacks_fails(bucket: RunningBucket) -> N
     "document",
     [
         {"expiration": "soon", "conditions": [{"key": KEY}]},
-        {"expiration": later(), "conditions": []},
+        {"expiration": later(), "conditions": 123},
         {"expiration": later()},
         {"expiration": later(), "conditions": [{"key": KEY}], "extra": 1},
         {"expiration": later(), "conditions": [{"key": KEY, "bucket": DEV_BUCKET}]},
@@ -152,8 +152,13 @@ def test_a_malformed_policy_document_is_refused(document: dict[str, Any]) -> Non
 
 
 def test_a_malformed_policy_is_answered_invalid_policy_document(bucket: RunningBucket) -> None:
-    form = v1_form({"key": KEY}, [])  # an empty list of conditions
+    form = v1_form({"key": KEY}, [123])  # a condition that is neither an object nor a list
     assert refused(post(bucket, form), 400, "InvalidPolicyDocument").startswith("Invalid Policy")
+
+
+def test_a_policy_with_no_conditions_admits_the_form(bucket: RunningBucket) -> None:
+    """Neither service says a policy needs a condition: an empty list binds nothing."""
+    assert post(bucket, v1_form({"key": KEY}, [])).status_code == 204
 
 
 def test_a_policy_expires_at_its_expiration() -> None:
