@@ -183,3 +183,9 @@ def test_make_conformance_against_a_dev_bucket_started_as_if_real(
         assert objects_left(bucket) == []
     finally:
         bucket.stop()
+
+
+def test_every_case_is_in_the_documented_table() -> None:
+    doc = (PROJECT / "docs" / "conformance.md").read_text()
+    rows = {line.split("|")[1].strip() for line in doc.splitlines() if line.startswith("| ")}
+    assert {case.name for case in CASES} <= rows
