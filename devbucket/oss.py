@@ -62,16 +62,7 @@ REST = RestScheme(
 )
 TOKEN_FIELD = "x-oss-security-token"
 # The fields a signature is made of (V1 and V4): one value each.
-SIGNING_FIELDS = (
-    "policy",
-    "signature",
-    "ossaccesskeyid",
-    V4.algorithm_field,
-    V4.field("credential"),
-    V4.field("date"),
-    V4.field("signature"),
-    TOKEN_FIELD,
-)
+SIGNING_FIELDS = ("policy", "signature", "ossaccesskeyid", *V4.signing_fields)
 # Served back as the object's headers, besides the standard ones and x-oss-meta-*.
 OSS_HEADERS = ("x-oss-storage-class", "x-oss-server-side-encryption")
 

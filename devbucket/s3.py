@@ -60,14 +60,7 @@ REST = RestScheme(
 )
 TOKEN_FIELD = "x-amz-security-token"
 # The fields the signature is made of: one value each.
-SIGNING_FIELDS = (
-    "policy",
-    V4.algorithm_field,
-    V4.field("credential"),
-    V4.field("date"),
-    V4.field("signature"),
-    TOKEN_FIELD,
-)
+SIGNING_FIELDS = ("policy", *V4.signing_fields)
 # Fields no condition needs to bind; the bucket is S3's own (it comes from the URL).
 EXEMPT = frozenset({"x-amz-signature", "file", "policy", "bucket"})
 IGNORED_PREFIX = "x-ignore-"

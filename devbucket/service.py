@@ -182,6 +182,12 @@ class V4Scheme:
     def field(self, name: str) -> str:
         return f"{self.prefix}-{name}"
 
+    @property
+    def signing_fields(self) -> tuple[str, ...]:
+        """The form fields a V4 form signature is made of, its session token included."""
+        parts = ("credential", "date", "signature", "security-token")
+        return (self.algorithm_field, *(self.field(part) for part in parts))
+
 
 def _v4_date(fields: Mapping[str, str], scheme: V4Scheme, scope_date: str, now: datetime) -> None:
     name = scheme.field("date")

@@ -150,12 +150,13 @@ def test_without_a_real_bucket_it_says_what_it_needs(
 
 
 def run_as_make_conformance(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``python -m conformance`` in a fresh interpreter, with only ``env`` (and PATH)."""
+    """``python -m conformance`` in a fresh interpreter, with only ``env`` (and
+    PATH; no bytecode written into the checkout, which ``chalice package`` ships)."""
     settings = {name: value for name, value in env.items() if value}
     return subprocess.run(
         [sys.executable, "-m", "conformance"],
         cwd=PROJECT,
-        env={"PATH": os.environ.get("PATH", ""), **settings},
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **settings},
         capture_output=True,
         text=True,
         timeout=120,
