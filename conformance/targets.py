@@ -97,9 +97,12 @@ def targets(env: Mapping[str, str]) -> list[Target]:
     named = [provider for provider in LOADERS if uses_real_bucket(provider, env)]
     if not named:
         raise NoBucket(
-            "no real bucket in the environment. It runs against the bucket your settings "
-            "name, as signpost would sign for it, and deletes what it stores. Set, for OSS: "
-            f"{NEEDS['oss']}; for S3: {NEEDS['s3']}."
+            "no real bucket in the environment.\n"
+            "It runs the tamper matrix against the bucket your settings name, with tickets\n"
+            "signed as signpost signs them, and deletes what it stores. It needs, for\n"
+            f"  OSS: {NEEDS['oss']}\n"
+            f"  S3:  {NEEDS['s3']}\n"
+            "See docs/conformance.md."
         )
     found: list[Target] = []
     for provider in named:
