@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 STORED = "stored"
@@ -87,7 +88,7 @@ class Ticketing(NamedTuple):
     """How a case asks for its ticket: settings laid over the run's, and a
     clock set back by ``backdate`` seconds."""
 
-    settings: Mapping[str, str] = {}
+    settings: Mapping[str, str] = MappingProxyType({})
     backdate: int = 0
 
 

@@ -22,7 +22,9 @@ from xml.etree import ElementTree
 
 import requests
 
-from .cases import CASES, Answer, Case, Expected, Form, agrees
+from chalicelib.handlers import upload_ticket
+
+from .cases import CASES, PNG, Answer, Case, Expected, Form, agrees
 from .references import delete
 from .targets import NoBucket, Target, targets
 
@@ -60,10 +62,6 @@ class Report(NamedTuple):
 
 def issue(target: Target, case: Case) -> dict[str, object]:
     """A ticket for the case's PNG from signpost's own core, with the target's settings."""
-    from chalicelib.handlers import upload_ticket
-
-    from .cases import PNG
-
     now = datetime.now(timezone.utc).replace(microsecond=0)
     when = now - timedelta(seconds=case.ticketing.backdate)
     settings = {**target.settings, **case.ticketing.settings}
