@@ -7,6 +7,9 @@ service can refuse a bad signature or policy before it stores a byte. That
 refusal waits until the form is known to have ``file`` last (or until
 ``DISCARD_LIMIT`` bytes of the file went by), because a field after the file
 is the first thing wrong with such a form.
+A field may be repeated (names are compared lower-case, so ``Key`` and
+``key`` are the same field): every value is kept, in order, and the services'
+rules decide what a repeat means (:mod:`devbucket.conditions`).
 Provider-neutral: errors here are :class:`MalformedForm` and
 :class:`InvalidField`, which each provider maps to its own code.
 """
@@ -35,7 +38,12 @@ class MalformedForm(Exception):
 
 
 class InvalidField(Exception):
-    """A field the form may not carry as it is (repeated, not UTF-8, too large)."""
+    """A field the form may not carry as it is (not UTF-8, too large, a signing
+    field repeated with another value)."""
+
+
+# Lower-case field name -> its values in the order they came.
+FormFields = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Sink(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
-Accept = Callable[[dict[str, str], FilePart], Sink]
+Accept = Callable[[FormFields, FilePart], Sink]
 
 
 class _Refused:
@@ -74,7 +82,7 @@ class _Reader:
 
     def __init__(self, accept: Accept) -> None:
         self.accept = accept
-        self.fields: dict[str, str] = {}
+        self.fields: FormFields = {}
         self.sink: Sink | None = None
         self.file_done = False
         self.fields_bytes = 0
@@ -130,7 +138,8 @@ class _Reader:
                 content_type=self._headers.get("content-type") or None,
             )
             try:
-                self.sink = self.accept(dict(self.fields), part)
+                fields = {name: list(values) for name, values in self.fields.items()}
+                self.sink = self.accept(fields, part)
             except Exception as refusal:  # raised once the form's shape is known
                 self.sink = _Refused(refusal)
 
@@ -146,12 +155,11 @@ class _Reader:
         if self._in_file:
             self.file_done = True
             return
-        if self._name in self.fields:
-            raise InvalidField(f"The form field {self._name!r} appears more than once.")
         try:
-            self.fields[self._name] = self._value.decode("utf-8")
+            value = self._value.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidField(f"The form field {self._name!r} is not UTF-8.") from None
+        self.fields.setdefault(self._name, []).append(value)
 
 
 def _utf8(raw: bytes) -> str:
@@ -170,7 +178,7 @@ def boundary_of(content_type: str) -> bytes:
     return boundary
 
 
-def read_form(body: Readable, length: int, content_type: str, accept: Accept) -> dict[str, str]:
+def read_form(body: Readable, length: int, content_type: str, accept: Accept) -> FormFields:
     """Stream ``length`` bytes of ``body`` through the parser; the form's fields.
 
     ``accept`` is called once, when the ``file`` part starts; a form without

@@ -1,12 +1,15 @@
-"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``, CORS.
+"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``,
+``DELETE /<key>`` (signed, :mod:`devbucket.rest_auth`), CORS.
 
 Standard library ``ThreadingHTTPServer``; one bucket per server, addressed
-path-style (``http://127.0.0.1:PORT/<key>``). Tests start it on port 0 in a
-thread; ``make run`` starts it beside the API and the page.
+like a bucket's own host (``http://127.0.0.1:PORT/<key>``, as
+``https://BUCKET.oss-REGION.aliyuncs.com/<key>``). Tests start it on port 0
+in a thread; ``make run`` starts it beside the API and the page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import shutil
@@ -20,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import callback, conditions, oss, s3, service
+from . import callback, conditions, oss, rest_auth, s3, service
 from .conditions import Policy
-from .forms import FilePart, InvalidField, MalformedForm, Readable, read_form
+from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
 from .service import Bucket, Provider, ServiceError
 from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
 
@@ -46,6 +49,7 @@ DRAIN_LIMIT = (
 )  # after a refusal, read at most this much more, so the client sees the answer
 IDLE_TIMEOUT = 30.0  # seconds a connection may send nothing before it is dropped
 MAX_CONNECTIONS = 32  # connections served at once; more are turned away with a 503
+REST_BODY_LIMIT = 64 * 1024  # the largest body a REST call (not an upload) may carry
 
 
 def utc_now() -> datetime:
@@ -188,13 +192,14 @@ class DevBucketServer(ThreadingHTTPServer):
         rules, bucket = self.config.rules, self.config.served_bucket
         post = _PostObject(rules, bucket, self.store, self.config.clock())
         try:
-            fields = read_form(body, body.remaining, content_type, post.accept)
-            stored = post.finish(fields)
+            read_form(body, body.remaining, content_type, post.accept)
+            stored = post.finish()
         except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
             raise rules.storage_refusal(error) from None
         finally:
             post.discard()
         key, etag = stored.key, f'"{stored.etag}"'
+        fields = post.fields
         if post.callback is not None:  # OSS answers with the callback's answer
             key_url = self.url + callback.KEY_PATH
             answer = callback.perform(
@@ -212,6 +217,16 @@ class DevBucketServer(ThreadingHTTPServer):
         return _Answer(status, document, headers)
 
 
+    def delete_object(self, request: rest_auth.Request) -> _Answer:
+        """DeleteObject: a signed ``DELETE /<key>``; ``204`` whether or not the key was there."""
+        rules, bucket = self.config.rules, self.config.served_bucket
+        if not request.key:
+            raise ServiceError(405, "MethodNotAllowed", "The dev bucket cannot delete itself.")
+        rest_auth.verify(rules.REST, request, bucket, self.config.clock())
+        self.store.delete(request.key)
+        return _Answer(204)
+
+
 class _PostObject:
     """One form upload: checked when the file part starts, stored when it ends."""
 
@@ -221,26 +236,29 @@ class _PostObject:
         self.store = store
         self.now = now
         self.policy: Policy | None = None
+        self.fields: dict[str, str] = {}  # one value each, as the upload takes effect
         self.part: FilePart | None = None
         self.upload: Upload | None = None
         self.callback: callback.Callback | None = None
 
-    def accept(self, fields: dict[str, str], part: FilePart) -> Upload:
+    def accept(self, form: FormFields, part: FilePart) -> Upload:
         """Everything but the size, before a byte of the file is kept."""
-        self.policy = self.rules.authorize(fields, self.bucket, self.now)
+        admitted = self.rules.authorize(form, self.bucket, self.now)
+        self.policy, self.fields = admitted.policy, admitted.fields
+        fields = self.fields
         self.store.path_for(fields["key"])
         if fields["key"].startswith(callback.KEY_FOLDER):
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
         self.callback = self.rules.upload_callback(fields)
-        self.rules.forbids_overwrite(fields)
         limit = self.policy.size_limit(service.POST_OBJECT_LIMIT)
         self.part = part
         self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))
         return self.upload
 
-    def finish(self, fields: dict[str, str]) -> callback.Stored:
+    def finish(self) -> callback.Stored:
         """The size, then the store; what was stored."""
         assert self.policy is not None and self.part is not None and self.upload is not None
+        fields = self.fields
         service.check_size(self.policy, self.upload.size)
         key = fields["key"]
         content_type = self.rules.content_type(fields, self.part, key)
@@ -385,6 +403,33 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         if not body.drain():
             self.close_connection = True
         self._send_error(error, request_id)
+
+    def do_DELETE(self) -> None:
+        request_id = secrets.token_hex(12).upper()
+        length = self.headers.get("Content-Length", "0")
+        body = _Body(self.rfile, int(length) if length.isdigit() else 0)
+        try:
+            if not length.isdigit() or body.remaining > REST_BODY_LIMIT:
+                raise ServiceError(
+                    400, "InvalidArgument", "A DELETE takes no body (or a small, measured one)."
+                )
+            request = self._rest_request(body.read(body.remaining))
+            answer = self.server.delete_object(request)
+        except ServiceError as error:
+            log.info("refused %s %s: %s", error.status, error.code, error.message)
+            return self._refuse(error, body, request_id)
+        self._send(answer, request_id)
+
+    def _rest_request(self, body: bytes) -> rest_auth.Request:
+        """This request as :mod:`devbucket.rest_auth` verifies it."""
+        split = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        return rest_auth.Request(
+            self.command, split.path, split.query, headers, hashlib.sha256(body).hexdigest()
+        )
 
     def _get(self, *, head: bool) -> None:
         request_id = secrets.token_hex(12).upper()
