@@ -1,12 +1,13 @@
 # signpost: `make run` starts everything locally, `make test` runs every test,
-# `make bench` measures it (SPEC section 9).
+# `make bench` measures it, `make conformance` runs the tamper matrix against
+# the real bucket your OSS_*/S3_* settings name (docs/conformance.md).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench conformance clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench
+
+conformance: $(STAMP)
+	$(PY) -m conformance
 
 run: $(STAMP)
 	@$(PY) -m devtools.run $(RUN_ARGS)

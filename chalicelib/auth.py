@@ -47,7 +47,29 @@ def authenticate(authorization: str | None, env: Env) -> str | None:
     if auth.mode == "api-key":
         check_api_key(token, auth.api_keys)
         return None
+    warn_without_issuer(auth)
     return user_segment(jwt_subject(token, auth, JWKS_CACHE))
+
+
+_WARNED_WITHOUT_ISSUER: set[str] = set()  # JWKS URLs already warned about
+
+
+def warn_without_issuer(auth: AuthSettings) -> None:
+    """Log, once per JWKS URL in a warm container, that no issuer is checked.
+
+    A hosted identity provider often signs for many tenants with one key set:
+    without ``JWT_ISSUER``, any tenant's token is good, and the same ``sub``
+    from two tenants is the same folder. Allowed (one's own issuer may be the
+    only one using the keys), but it should be a choice, not an oversight.
+    """
+    if auth.jwks_url and auth.issuer is None and auth.jwks_url not in _WARNED_WITHOUT_ISSUER:
+        _WARNED_WITHOUT_ISSUER.add(auth.jwks_url)
+        log.warning(
+            "JWT_JWKS_URL %s is set without JWT_ISSUER: tokens from any issuer that signs "
+            "with these keys are accepted, and the same sub from two of them writes under "
+            "the same folder. Set JWT_ISSUER (and JWT_AUDIENCE).",
+            auth.jwks_url,
+        )
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -4,9 +4,10 @@ back, and the proof that a call to ``POST /oss-callback`` came from OSS.
 OSS signs each callback with its own RSA key: ``authorization`` is the base64
 PKCS#1 v1.5 signature, with MD5, of the URL-decoded path of the callback URL,
 its query string (``?`` and all) if any, ``\\n`` and the body. The key's URL
-travels base64-encoded in ``x-oss-pub-key-url``; it is fetched only from
-OSS's own host (or a prefix the settings add for a dev bucket), so the route
-can never be made to reach anywhere else.
+travels base64-encoded in ``x-oss-pub-key-url``; only a key OSS publishes is
+fetched, over TLS, from OSS's own host (or a URL under a prefix the settings
+add for a dev bucket), and only a few times a minute (:class:`PublicKeys`),
+so the route can never be made to reach anywhere else, nor often.
 
 A call is refused with :class:`CallbackRefused`; its reason is for the log
 only, the caller gets a generic ``AccessDenied``.
@@ -18,7 +19,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -47,15 +51,23 @@ KEY_FETCH_TIMEOUT = 3.0  # seconds: OSS gives up on a callback after 5
 MAX_KEY_BYTES = 16 * 1024  # a PEM public key is well under 1 KiB
 MAX_KEY_URL_CHARS = 1024
 MAX_HEADER_CHARS = 4096
-_KEY_URL = re.compile(r"[!-\"$-/0-9:;=@-~]+")  # printable ASCII: no spaces, ?, # or <>
-# OSS publishes the keys it signs with as callback_pub_key_v<N>.pem on its host:
-# nothing else there is fetched, so no caller can make the route fetch at will.
-OSS_KEY_HOSTS = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
-_OSS_KEY_URL = re.compile(r"https?://gosspublic\.alicdn\.com/callback_pub_key_v[0-9]{1,3}\.pem")
+# A URL's own characters (RFC 3986) without query, fragment or percent-encoding:
+# no key URL needs one, and a decoded %2e%2e or %2f would be a path step that
+# requests or the server resolves after the prefix was checked.
+_KEY_URL = re.compile(r"[A-Za-z0-9._~:/@!$&'()*+,;=-]+")
+# OSS's "Callback" page (API reference,
+# https://www.alibabacloud.com/help/en/oss/developer-reference/callback) names
+# one key, callback_pub_key_v1.pem on gosspublic.alicdn.com: its x-oss-pub-key-url
+# example decodes to the http:// URL, and it says a key URL starts with
+# http:// or https:// on that host. Either is accepted; the key is always
+# read over https, so no one on the path can hand over a key of their own.
+OSS_KEY_HOST = "gosspublic.alicdn.com"
+OSS_KEY_HOSTS = (f"http://{OSS_KEY_HOST}/", f"https://{OSS_KEY_HOST}/")
+OSS_KEY_NAMES = ("callback_pub_key_v1.pem",)
 
-# Public keys by URL: fetched once per warm function, then reused; a few at most.
-_PUBLIC_KEYS: dict[str, RSAPublicKey] = {}
-MAX_CACHED_KEYS = 8
+MAX_CACHED_KEYS = 8  # keys kept, and failures remembered, by URL
+KEY_FETCH_INTERVAL = 60.0  # seconds a failed fetch is remembered; the window of the cap below
+KEY_FETCHES_PER_INTERVAL = 4  # fetches started within one interval, all URLs together
 
 
 class CallbackRefused(Exception):
@@ -139,7 +151,8 @@ def _base64(value: str, name: str) -> bytes:
 
 
 def key_url(headers: Mapping[str, str], dev_prefixes: tuple[str, ...]) -> str:
-    """The public key's URL, if it is one of OSS's keys or under a dev prefix."""
+    """Where to fetch the public key the call names: one of OSS's keys (over
+    https), or a URL under a dev prefix."""
     raw = _base64(_header(headers, KEY_URL_HEADER), KEY_URL_HEADER)
     try:
         url = raw.decode("ascii")
@@ -147,13 +160,16 @@ def key_url(headers: Mapping[str, str], dev_prefixes: tuple[str, ...]) -> str:
         raise CallbackRefused("public key URL is not ASCII") from None
     if len(url) > MAX_KEY_URL_CHARS or not _KEY_URL.fullmatch(url):
         raise CallbackRefused("public key URL is malformed")
+    if any(step in (".", "..") for step in url.split("/")):
+        raise CallbackRefused("public key URL has a . or .. segment")
+    for host in OSS_KEY_HOSTS:
+        if url.startswith(host):
+            if url[len(host) :] not in OSS_KEY_NAMES:
+                raise CallbackRefused("public key URL is not a key OSS publishes")
+            return f"https://{OSS_KEY_HOST}/{url[len(host) :]}"
     if url.startswith(dev_prefixes):
         return url
-    if not url.startswith(OSS_KEY_HOSTS):
-        raise CallbackRefused("public key URL is not on a trusted host")
-    if not _OSS_KEY_URL.fullmatch(url):
-        raise CallbackRefused("public key URL is not an OSS callback key")
-    return url
+    raise CallbackRefused("public key URL is not on a trusted host")
 
 
 def fetch_public_key(url: str) -> bytes:
@@ -176,23 +192,71 @@ def fetch_public_key(url: str) -> bytes:
     return pem
 
 
-def public_key(url: str) -> RSAPublicKey:
-    """The RSA key at ``url``, from the cache or fetched once."""
-    if url not in _PUBLIC_KEYS:
-        from cryptography.exceptions import UnsupportedAlgorithm
-        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+def load_public_key(url: str) -> RSAPublicKey:
+    """The RSA key at ``url``, fetched now."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-        try:
-            key = load_pem_public_key(fetch_public_key(url))
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise CallbackRefused("public key is not a PEM public key") from None
-        if not isinstance(key, RSAPublicKey):
-            raise CallbackRefused("public key is not an RSA key")
-        _PUBLIC_KEYS[url] = key
-        while len(_PUBLIC_KEYS) > MAX_CACHED_KEYS:
-            del _PUBLIC_KEYS[next(iter(_PUBLIC_KEYS))]  # the oldest
-    return _PUBLIC_KEYS[url]
+    try:
+        key = load_pem_public_key(fetch_public_key(url))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CallbackRefused("public key is not a PEM public key") from None
+    if not isinstance(key, RSAPublicKey):
+        raise CallbackRefused("public key is not an RSA key")
+    return key
+
+
+def _remember(entries: dict[str, Any], url: str, value: Any) -> None:
+    """Keep ``value`` as the newest entry, and no more than ``MAX_CACHED_KEYS``."""
+    entries.pop(url, None)
+    entries[url] = value
+    while len(entries) > MAX_CACHED_KEYS:
+        del entries[next(iter(entries))]  # the oldest
+
+
+class PublicKeys:
+    """The callback keys read so far, by URL, for one warm function.
+
+    OSS's key never changes (its Callback page advises caching it), so a key
+    once read is kept. Fetches are bounded like the JWKS cache's: a URL whose
+    fetch failed is not tried again within ``KEY_FETCH_INTERVAL``, and no
+    more than ``KEY_FETCHES_PER_INTERVAL`` fetches start within one, whatever
+    the URLs. So forged calls never turn into a flood of outbound requests,
+    each waiting for its timeout. ``clock`` is monotonic seconds (injectable).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, RSAPublicKey] = {}
+        self._failures: dict[str, tuple[float, str]] = {}  # url -> (when, why)
+        self._fetches: deque[float] = deque(maxlen=KEY_FETCHES_PER_INTERVAL)
+
+    def key(self, url: str) -> RSAPublicKey:
+        """The key at ``url``, fetched first if it is not known and a fetch is allowed."""
+        with self._lock:
+            if url in self._keys:
+                return self._keys[url]
+            now = self.clock()
+            failed_at, reason = self._failures.get(url, (None, ""))
+            if failed_at is not None and now - failed_at < KEY_FETCH_INTERVAL:
+                raise CallbackRefused(f"{reason} (under a minute ago: not tried again yet)")
+            full = len(self._fetches) == self._fetches.maxlen
+            if full and now - self._fetches[0] < KEY_FETCH_INTERVAL:
+                raise CallbackRefused("public key not fetched: too many fetches this minute")
+            self._fetches.append(now)
+            try:
+                key = load_public_key(url)
+            except CallbackRefused as refusal:
+                _remember(self._failures, url, (now, refusal.reason))
+                raise
+            self._failures.pop(url, None)
+            _remember(self._keys, url, key)
+            return key
+
+
+PUBLIC_KEYS = PublicKeys()
 
 
 def check_signature(key: RSAPublicKey, signature: bytes, message: bytes) -> None:
@@ -261,5 +325,5 @@ def verify_callback(
     """
     url = key_url(headers, dev_prefixes)
     signature = _base64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
-    check_signature(public_key(url), signature, signed_target(callback_url) + b"\n" + body)
+    check_signature(PUBLIC_KEYS.key(url), signature, signed_target(callback_url) + b"\n" + body)
     return parse_upload(body, now)

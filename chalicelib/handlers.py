@@ -15,12 +15,13 @@ from typing import Any
 
 from .checks import check_ticket_request, parse_body
 from .content_types import extensions_by_type
-from .errors import AccessDenied, NotConfigured
+from .errors import AccessDenied, NotConfigured, NotFound
 from .settings import (
     Env,
     OssSettings,
     S3Settings,
     Settings,
+    legacy_route_on,
     load_callback_key_prefixes,
     load_callback_url,
     load_oss,
@@ -112,14 +113,29 @@ def upload_rules(env: Env) -> dict[str, Any]:
     }
 
 
+def no_caller() -> str | None:
+    return None
+
+
 def seed_policy(
     env: Env,
     *,
-    user: str | None = None,
+    caller: Callable[[], str | None] = no_caller,
     clock: Clock = utc_now,
     token: TokenSource = random_token,
 ) -> dict[str, Any]:
-    """``GET /get_post_signature_for_oss_upload``: the seed's V1 answer."""
+    """``GET /get_post_signature_for_oss_upload``: the seed's V1 answer.
+
+    Off unless ``LEGACY_ROUTE=on``: then ``NotFound``, before ``caller``
+    (the auth step, which gives the ``user/`` segment) runs, as for any path
+    that is not served.
+    """
+    if not legacy_route_on(env):
+        raise NotFound(
+            "There is nothing at this path: the seed page's route is off (LEGACY_ROUTE). "
+            "Ask POST /upload-tickets for a ticket."
+        )
+    user = caller()
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
     return seed_signature(settings, target, now=clock(), token=token(), user=user)

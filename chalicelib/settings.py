@@ -29,6 +29,7 @@ _REQUEST_ENV: ContextVar[Env | None] = ContextVar("signpost_request_env", defaul
 PROVIDERS = ("oss", "s3")
 AUTH_MODES = ("none", "api-key", "jwt")
 OSS_SIGNATURE_VERSIONS = ("v4", "v1")
+SWITCH = ("on", "off")
 DEFAULT_ALLOWED_CONTENT_TYPES = "image/png,image/jpeg,image/gif,image/webp,application/pdf"
 POST_OBJECT_LIMIT = 5 * 1024**3  # PostObject accepts at most 5 GiB
 
@@ -261,6 +262,14 @@ def load_auth(env: Env) -> AuthSettings:
         audience=_get(env, "JWT_AUDIENCE"),
         issuer=_get(env, "JWT_ISSUER"),
     )
+
+
+def legacy_route_on(env: Env) -> bool:
+    """``LEGACY_ROUTE``: whether the seed's ``GET /get_post_signature_for_oss_upload``
+    is served. Off by default: its policy binds only a key prefix, so whoever
+    may ask can store any type (``x.html`` as ``text/html``) with no
+    ``Content-Disposition``."""
+    return _choice(env, "LEGACY_ROUTE", "off", SWITCH) == "on"
 
 
 def _credentials(env: Env, key_id: str, secret: str, token: str) -> Credentials:

@@ -11,10 +11,15 @@ oracle our tickets are tested against), and keeps the objects in a folder.
 * :mod:`devbucket.store`: objects and their metadata on disk;
 * :mod:`devbucket.service`: what both providers do alike (XML errors, V4
   signature checking, the policy check, the success answer);
-* :mod:`devbucket.oss`: OSS's signatures (V1, V4) and rules;
-* :mod:`devbucket.s3`: S3's SigV4 signature, session tokens and rules;
+* :mod:`devbucket.oss`: OSS's signatures (V1, V4) and rules (fields the
+  policy does not name are accepted, as OSS documents);
+* :mod:`devbucket.s3`: S3's SigV4 signature, session tokens and rules (every
+  field must be bound);
+* :mod:`devbucket.rest_auth`: header-signed REST requests (``DELETE /<key>``),
+  OSS V4 and AWS SigV4;
 * :mod:`devbucket.callback`: OSS's upload callback, signed with a key pair of its own;
 * :mod:`devbucket.server`: the HTTP server, CORS included.
 
 Never deploy it: it serves every stored object to anyone who asks.
+``docs/devbucket.md`` lists every rule it applies with its source.
 """

@@ -25,7 +25,7 @@ import http.client
 import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_to_bytes, urlsplit
@@ -202,15 +202,28 @@ def _post(url: str, host: str | None, body: bytes, headers: Mapping[str, str]) -
 
 
 def perform(
-    callback: Callback, stored: Stored, fields: Mapping[str, str], key: CallbackKey, key_url: str
+    callback: Callback,
+    stored: Stored,
+    fields: Mapping[str, str],
+    key: CallbackKey,
+    key_url: str,
+    *,
+    allowed: Collection[str],
 ) -> bytes:
     """Call back each URL in turn until one answers ``200`` JSON; that answer.
 
-    If none does, the last failure as OSS's ``203 CallbackFailed``.
+    If none does, the last failure as OSS's ``203 CallbackFailed``. Unlike
+    OSS, only ``allowed`` URLs are called, each with its own ``Host``: the
+    bucket's key is public, so any form could otherwise make a developer's
+    machine post where it likes. Another URL fails as one that cannot be
+    reached does, and the object stays stored, as OSS keeps it.
     """
     body = render(callback, stored, fields)
     failure = ""
     for url in callback.urls:
+        if url not in allowed or callback.host not in (None, urlsplit(url).netloc):
+            failure = f"The dev bucket calls back only the API make run started, not {url}."
+            continue
         headers = {
             "Content-Type": callback.body_type,
             "authorization": key.sign(signed_message(url, body)),

@@ -5,7 +5,12 @@ exception whose message is the words both services use; each provider's
 module maps the exception's class to its own error code and status.
 
 Field names are compared case-insensitively (callers pass them lower-case);
-values are compared exactly.
+values are compared exactly. A form may repeat a field (:data:`FormFields`);
+neither service says what a repeat means, so this module takes the reading
+worst for the bucket owner: a condition holds when *any* value of its field
+satisfies it, and the value that takes effect is one that does not, if there
+is one (:meth:`Policy.effective`). A ticket that holds against that reading
+holds against any other.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Union
+
+from .forms import FormFields
 
 Operand = Union[str, tuple[str, ...]]
 
@@ -50,7 +57,7 @@ class ConditionFailed(PolicyViolation):
 
 
 class UnboundFields(PolicyViolation):
-    """Form fields no condition mentions: the services refuse them."""
+    """Form fields no condition mentions: S3 refuses them (OSS does not)."""
 
     def __init__(self, names: Collection[str]) -> None:
         super().__init__("Invalid according to Policy: Extra input fields: " + ", ".join(names))
@@ -102,6 +109,19 @@ class Policy:
     def bound_fields(self) -> frozenset[str]:
         return frozenset(condition.field for condition in self.conditions)
 
+    def effective(self, fields: FormFields) -> dict[str, str]:
+        """One value per field, the one the upload takes effect with.
+
+        For a repeated field that is the last value some condition on it
+        refuses (the uploader's, not the ticket's), else the last value.
+        """
+        return {name: self._effective(name, values) for name, values in fields.items() if values}
+
+    def _effective(self, name: str, values: Sequence[str]) -> str:
+        bound = [condition for condition in self.conditions if condition.field == name]
+        refused = [value for value in values if not all(c.holds(value) for c in bound)]
+        return (refused or list(values))[-1]
+
     def size_limit(self, ceiling: int) -> int:
         """The largest file this policy admits, and never more than ``ceiling``."""
         return min([ceiling, *(high for _, high in self.size_ranges)])
@@ -117,8 +137,8 @@ def decode_policy(encoded: str, *, operators: Collection[str] = OPERATORS) -> Po
     if not isinstance(document, dict) or set(document) != {"expiration", "conditions"}:
         raise MalformedPolicy("the policy must hold exactly 'expiration' and 'conditions'")
     raw_conditions = document["conditions"]
-    if not isinstance(raw_conditions, list) or not raw_conditions:
-        raise MalformedPolicy("'conditions' must be a non-empty list")
+    if not isinstance(raw_conditions, list):
+        raise MalformedPolicy("'conditions' must be a list")
     conditions: list[Condition] = []
     ranges: list[tuple[int, int]] = []
     for raw in raw_conditions:
@@ -181,11 +201,9 @@ def _size_range(raw: list[Any]) -> tuple[int, int]:
     return low, high
 
 
-def check_fields(
-    policy: Policy, fields: Mapping[str, str], *, now: datetime, exempt: Collection[str]
-) -> None:
-    """The form's fields against the policy: not expired, every condition
-    holds, and every field (but the ``exempt`` ones) is bound by a condition.
+def check_fields(policy: Policy, fields: FormFields, *, now: datetime) -> None:
+    """The form's fields against the policy: not expired, and every condition
+    holds for some value of its field (a field the form lacks fails).
 
     ``fields`` are keyed by lower-case name and include any value the service
     supplies itself (the bucket).
@@ -193,10 +211,13 @@ def check_fields(
     if now >= policy.expiration:
         raise PolicyExpired()
     for condition in policy.conditions:
-        value = fields.get(condition.field)
-        if value is None or not condition.holds(value):
+        if not any(condition.holds(value) for value in fields.get(condition.field, ())):
             raise ConditionFailed(condition)
-    unbound = [name for name in fields if name not in exempt and name not in policy.bound_fields]
+
+
+def check_bound(policy: Policy, names: Collection[str], *, exempt: Collection[str]) -> None:
+    """S3's rule: every form field but the ``exempt`` ones is named by a condition."""
+    unbound = [name for name in names if name not in exempt and name not in policy.bound_fields]
     if unbound:
         raise UnboundFields(unbound)
 

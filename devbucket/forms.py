@@ -7,6 +7,9 @@ service can refuse a bad signature or policy before it stores a byte. That
 refusal waits until the form is known to have ``file`` last (or until
 ``DISCARD_LIMIT`` bytes of the file went by), because a field after the file
 is the first thing wrong with such a form.
+A field may be repeated (names are compared lower-case, so ``Key`` and
+``key`` are the same field): every value is kept, in order, and the services'
+rules decide what a repeat means (:mod:`devbucket.conditions`).
 Provider-neutral: errors here are :class:`MalformedForm` and
 :class:`InvalidField`, which each provider maps to its own code.
 """
@@ -22,7 +25,10 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 CHUNK = 64 * 1024
-MAX_FIELDS_BYTES = 64 * 1024  # every field before the file, together
+# Every part's headers (so every field's name) and every field's value before
+# the file, together: python-multipart caps one header line, not the parts.
+MAX_FIELDS_BYTES = 64 * 1024
+MAX_PARTS = 1000
 DISCARD_LIMIT = 1024**2  # file bytes read past a refusal, looking for a part after the file
 FILE_FIELD = "file"
 
@@ -32,7 +38,12 @@ class MalformedForm(Exception):
 
 
 class InvalidField(Exception):
-    """A field the form may not carry as it is (repeated, not UTF-8, too large)."""
+    """A field the form may not carry as it is (not UTF-8, too large, a signing
+    field repeated with another value)."""
+
+
+# Lower-case field name -> its values in the order they came.
+FormFields = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class Sink(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
-Accept = Callable[[dict[str, str], FilePart], Sink]
+Accept = Callable[[FormFields, FilePart], Sink]
 
 
 class _Refused:
@@ -71,10 +82,11 @@ class _Reader:
 
     def __init__(self, accept: Accept) -> None:
         self.accept = accept
-        self.fields: dict[str, str] = {}
+        self.fields: FormFields = {}
         self.sink: Sink | None = None
         self.file_done = False
         self.fields_bytes = 0
+        self.parts = 0
         self._headers: dict[str, str] = {}
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -82,15 +94,28 @@ class _Reader:
         self._value = bytearray()
         self._in_file = False
 
+    def _count(self, size: int) -> None:
+        """Count ``size`` more bytes kept of the form before its file."""
+        self.fields_bytes += size
+        if self.fields_bytes > MAX_FIELDS_BYTES:
+            raise InvalidField(
+                f"The form's fields and part headers before the file exceed {MAX_FIELDS_BYTES} bytes."
+            )
+
     def on_part_begin(self) -> None:
         if self.file_done:
             raise MalformedForm("The file form field must be the last field of the form.")
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise InvalidField(f"The form has more than {MAX_PARTS} parts.")
         self._headers, self._value = {}, bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -113,7 +138,8 @@ class _Reader:
                 content_type=self._headers.get("content-type") or None,
             )
             try:
-                self.sink = self.accept(dict(self.fields), part)
+                fields = {name: list(values) for name, values in self.fields.items()}
+                self.sink = self.accept(fields, part)
             except Exception as refusal:  # raised once the form's shape is known
                 self.sink = _Refused(refusal)
 
@@ -122,21 +148,18 @@ class _Reader:
             assert self.sink is not None
             self.sink.write(data[start:end])
             return
-        self.fields_bytes += end - start
-        if self.fields_bytes > MAX_FIELDS_BYTES:
-            raise InvalidField(f"The form fields before the file exceed {MAX_FIELDS_BYTES} bytes.")
+        self._count(end - start)
         self._value += data[start:end]
 
     def on_part_end(self) -> None:
         if self._in_file:
             self.file_done = True
             return
-        if self._name in self.fields:
-            raise InvalidField(f"The form field {self._name!r} appears more than once.")
         try:
-            self.fields[self._name] = self._value.decode("utf-8")
+            value = self._value.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidField(f"The form field {self._name!r} is not UTF-8.") from None
+        self.fields.setdefault(self._name, []).append(value)
 
 
 def _utf8(raw: bytes) -> str:
@@ -155,7 +178,7 @@ def boundary_of(content_type: str) -> bytes:
     return boundary
 
 
-def read_form(body: Readable, length: int, content_type: str, accept: Accept) -> dict[str, str]:
+def read_form(body: Readable, length: int, content_type: str, accept: Accept) -> FormFields:
     """Stream ``length`` bytes of ``body`` through the parser; the form's fields.
 
     ``accept`` is called once, when the ``file`` part starts; a form without

@@ -4,6 +4,8 @@ Written from OSS's ``PostObject`` documentation, not from ``chalicelib``: a
 form is checked signature first (V1: base64 HMAC-SHA1 of the policy; V4:
 hex HMAC-SHA256 with a key derived from the secret, date, region and
 service), then its policy (:mod:`devbucket.conditions`), then the file's size.
+Unlike S3, OSS checks only the fields its policy names: a field no condition
+binds is accepted and takes effect (``docs/devbucket.md`` cites the pages).
 Every refusal is a :class:`~devbucket.service.ServiceError`, answered as
 OSS's XML error document. What S3 does the same way is in
 :mod:`devbucket.service`.
@@ -19,15 +21,15 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from . import callback, service
-from .conditions import Policy
-from .forms import FilePart
+from .rest_auth import UNSIGNED_PAYLOAD, RestScheme
+from .forms import FilePart, FormFields
 from .service import (
+    Admitted,
     Bucket,
     ServiceError,
     StorageProblem,
     V4Scheme,
     access_denied,
-    invalid_argument,
     required,
 )
 
@@ -44,9 +46,25 @@ V4 = V4Scheme(
     mismatch_code="AccessDenied",
 )
 
-# Fields no condition needs to bind: the policy, the signatures, V1's key id,
-# the file, and the bucket (the service supplies it).
-EXEMPT = frozenset({"policy", "signature", "ossaccesskeyid", "x-oss-signature", "file", "bucket"})
+# REST requests (DELETE /<key>): "Include a V4 signature in the Authorization header".
+REST = RestScheme(
+    v4=V4,
+    names_key="AdditionalHeaders",
+    bucket_in_uri=True,
+    always_signed=("x-oss-", "content-type", "content-md5"),
+    must_list=(),
+    collapse_spaces=False,
+    unlisted_payload=UNSIGNED_PAYLOAD,
+    malformed_code="InvalidArgument",
+    digest_mismatch_code="InvalidDigest",
+    anonymous_message="You have no right to access this object because of bucket acl.",
+    blank_value="",
+)
+TOKEN_FIELD = "x-oss-security-token"
+# The fields a signature is made of (V1 and V4): one value each.
+SIGNING_FIELDS = ("policy", "signature", "ossaccesskeyid", *V4.signing_fields)
+# Served back as the object's headers, besides the standard ones and x-oss-meta-*.
+OSS_HEADERS = ("x-oss-storage-class", "x-oss-server-side-encryption")
 
 
 def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
@@ -60,8 +78,12 @@ def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
-    """The form's signature, V4 or V1; an unsigned form is anonymous and refused."""
-    if "x-oss-security-token" in fields:
+    """The form's signature, V4 or V1; an unsigned form is anonymous and refused.
+
+    An empty ``x-oss-security-token`` is no token: OSS's own Python sample
+    sends one with a long-term key.
+    """
+    if fields.get(TOKEN_FIELD):
         raise ServiceError(
             403,
             "InvalidAccessKeyId",
@@ -80,17 +102,19 @@ def storage_refusal(error: StorageProblem) -> ServiceError:
     return service.storage_refusal(error, "InvalidObjectName")
 
 
-def authorize(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy:
-    """Everything OSS checks before the file: signature, policy, the key's presence."""
-    verify_signature(fields, bucket, now)
-    return service.check_policy(fields, bucket, now, exempt=EXEMPT)
+def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
+    """Everything OSS checks before the file: signature, policy, the key's
+    presence; fields the policy does not name are not checked."""
+    signing = service.signing_fields(fields, SIGNING_FIELDS)
+    verify_signature(signing, bucket, now)
+    return service.admit(signing["policy"], fields, bucket, now, exempt=None)
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
-    value = fields.get("x-oss-forbid-overwrite", "false").lower()
-    if value not in ("true", "false"):
-        raise invalid_argument("x-oss-forbid-overwrite must be true or false.")
-    return value == "true"
+    """``x-oss-forbid-overwrite: true`` forbids replacing an object; any other
+    value, or none, allows it (PostObject names true and false only and says
+    nothing of others: the reading that lets an upload through)."""
+    return fields.get("x-oss-forbid-overwrite", "").lower() == "true"
 
 
 def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
@@ -113,5 +137,8 @@ def upload_callback(fields: Mapping[str, str]) -> callback.Callback | None:
 
 
 def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """The HTTP headers the object is served with: standard ones and ``x-oss-meta-*``."""
-    return service.object_headers(fields, "x-oss-meta-")
+    """The HTTP headers the object is served with: standard ones,
+    ``x-oss-meta-*``, its storage class and encryption."""
+    headers = service.object_headers(fields, "x-oss-meta-")
+    headers.update({name: fields[name] for name in OSS_HEADERS if fields.get(name)})
+    return headers

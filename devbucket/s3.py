@@ -27,9 +27,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from . import service
-from .conditions import STRING_OPERATORS, Policy
-from .forms import FilePart
-from .service import Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
+from .conditions import STRING_OPERATORS
+from .forms import FilePart, FormFields
+from .rest_auth import RestScheme
+from .service import Admitted, Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
 
 REQUEST_ID_HEADER = "x-amz-request-id"
 V4 = V4Scheme(
@@ -42,7 +43,24 @@ V4 = V4Scheme(
     terminator="aws4_request",
     mismatch_code="SignatureDoesNotMatch",
 )
+# REST requests (DELETE /<key>): "Authenticating Requests: Using the Authorization
+# Header (AWS Signature Version 4)".
+REST = RestScheme(
+    v4=V4,
+    names_key="SignedHeaders",
+    bucket_in_uri=False,
+    always_signed=(),
+    must_list=("host",),
+    collapse_spaces=True,
+    unlisted_payload=None,
+    malformed_code="AuthorizationHeaderMalformed",
+    digest_mismatch_code="XAmzContentSHA256Mismatch",
+    anonymous_message="Access Denied",
+    blank_value="=",
+)
 TOKEN_FIELD = "x-amz-security-token"
+# The fields the signature is made of: one value each.
+SIGNING_FIELDS = ("policy", *V4.signing_fields)
 # Fields no condition needs to bind; the bucket is S3's own (it comes from the URL).
 EXEMPT = frozenset({"x-amz-signature", "file", "policy", "bucket"})
 IGNORED_PREFIX = "x-ignore-"
@@ -72,12 +90,14 @@ def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -
         )
 
 
-def authorize(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy:
-    """Everything S3 checks before the file: signature and token, policy, the key."""
-    verify_signature(fields, bucket, now)
+def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
+    """Everything S3 checks before the file: signature and token, policy
+    (every field bound), the key."""
+    signing = service.signing_fields(fields, SIGNING_FIELDS)
+    verify_signature(signing, bucket, now)
     ignored = {name for name in fields if name.startswith(IGNORED_PREFIX)}
-    return service.check_policy(
-        fields, bucket, now, exempt=EXEMPT | ignored, operators=STRING_OPERATORS
+    return service.admit(
+        signing["policy"], fields, bucket, now, exempt=EXEMPT | ignored, operators=STRING_OPERATORS
     )
 
 

@@ -7,8 +7,9 @@ upload the same way, so each rule that is the same is written here once.
 * :func:`verify_v4`: OSS V4 and AWS SigV4 sign a POST policy alike (hex
   HMAC-SHA256 of the base64 policy, with a key chained over the credential
   scope); a :class:`V4Scheme` holds the names and prefixes that differ;
-* the policy check, the size check, the codes of policy violations, the
-  stored headers and the ``success_action_status`` answer.
+* the signing fields (one value each), the policy check, the size check,
+  the codes of policy violations, the stored headers and the
+  ``success_action_status`` answer.
 
 Each provider module (:mod:`devbucket.oss`, :mod:`devbucket.s3`) is a
 :class:`Provider`: the server calls it, never a provider by name.
@@ -26,11 +27,12 @@ from xml.etree import ElementTree
 
 from . import conditions
 from .conditions import Policy, PolicyViolation
-from .forms import FilePart, InvalidField, MalformedForm
+from .forms import FilePart, FormFields, InvalidField, MalformedForm
 from .store import AlreadyExists, InvalidKey
 
 if TYPE_CHECKING:
     from .callback import Callback
+    from .rest_auth import RestScheme
 
 POST_OBJECT_LIMIT = 5 * 1024**3  # both services' largest form upload
 V4_DATE = "%Y%m%dT%H%M%SZ"
@@ -110,12 +112,22 @@ class Bucket:
         return secret
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A form the service lets through: its policy, and the one value each
+    field takes effect with (:meth:`~devbucket.conditions.Policy.effective`)."""
+
+    policy: Policy
+    fields: dict[str, str]
+
+
 class Provider(Protocol):
     """A service's form rules; :mod:`devbucket.oss` and :mod:`devbucket.s3` are ones."""
 
     REQUEST_ID_HEADER: str
+    REST: RestScheme
 
-    def authorize(self, fields: Mapping[str, str], bucket: Bucket, now: datetime) -> Policy: ...
+    def authorize(self, fields: FormFields, bucket: Bucket, now: datetime) -> Admitted: ...
 
     def storage_refusal(self, error: StorageProblem) -> ServiceError: ...
 
@@ -135,6 +147,25 @@ def required(fields: Mapping[str, str], name: str) -> str:
     return value
 
 
+def signing_fields(fields: FormFields, names: Collection[str]) -> dict[str, str]:
+    """The form's fields that make its signature, one value each.
+
+    A repeat with the same value is harmless. A repeat with another value is
+    refused: a service that verified one policy and applied another would
+    have no security at all, and neither document says what it does, so the
+    dev bucket does not guess (an uploader gains nothing from it that a form
+    with the other value alone would not give).
+    """
+    signing: dict[str, str] = {}
+    for name in names:
+        values = set(fields.get(name, ()))
+        if len(values) > 1:
+            raise invalid_argument(f"The form field {name} appears twice with different values.")
+        if values:
+            signing[name] = values.pop()
+    return signing
+
+
 @dataclass(frozen=True)
 class V4Scheme:
     """The names one service gives the V4 form signature's parts."""
@@ -150,6 +181,12 @@ class V4Scheme:
 
     def field(self, name: str) -> str:
         return f"{self.prefix}-{name}"
+
+    @property
+    def signing_fields(self) -> tuple[str, ...]:
+        """The form fields a V4 form signature is made of, its session token included."""
+        parts = ("credential", "date", "signature", "security-token")
+        return (self.algorithm_field, *(self.field(part) for part in parts))
 
 
 def _v4_date(fields: Mapping[str, str], scheme: V4Scheme, scope_date: str, now: datetime) -> None:
@@ -171,6 +208,15 @@ def _v4_date(fields: Mapping[str, str], scheme: V4Scheme, scope_date: str, now: 
         )
     if now - date > V4_MAX_AGE:
         raise access_denied(f"Request has expired: {name} is more than 7 days old.")
+
+
+def signing_key(scheme: V4Scheme, secret: str, scope: list[str]) -> bytes:
+    """The V4 signing key: HMAC-SHA256 chained from the prefixed secret over
+    the scope's date, region, service and terminator."""
+    key = (scheme.secret_prefix + secret).encode()
+    for part in scope:
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
 
 
 def verify_v4(
@@ -196,9 +242,7 @@ def verify_v4(
     if region != bucket.region:
         raise invalid_argument(f"The region in {credential} must be {bucket.region}.")
     _v4_date(fields, scheme, scope_date, now)
-    key = (scheme.secret_prefix + bucket.secret(key_id, scheme.brand)).encode()
-    for part in scope[1:]:
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    key = signing_key(scheme, bucket.secret(key_id, scheme.brand), scope[1:])
     expected = hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
     same_signature(expected, signature, ServiceError(403, scheme.mismatch_code, SIGNATURE_MISMATCH))
     return key_id
@@ -225,23 +269,32 @@ def refusal(violation: PolicyViolation) -> ServiceError:
     return access_denied(str(violation))
 
 
-def check_policy(
-    fields: Mapping[str, str],
+def admit(
+    encoded_policy: str,
+    fields: FormFields,
     bucket: Bucket,
     now: datetime,
     *,
-    exempt: Collection[str],
+    exempt: Collection[str] | None,
     operators: Collection[str] = conditions.OPERATORS,
-) -> Policy:
+) -> Admitted:
     """The form's policy, decoded and checked against its fields (the bucket's
-    name included, as the service supplies it), and the key's presence."""
+    name included, as the service supplies it), and the key's presence.
+
+    ``exempt`` names the fields that need no condition, the others must be
+    bound (S3); None lets any field go unbound (OSS).
+    """
+    fields = {**fields, "bucket": [bucket.name]}
     try:
-        policy = conditions.decode_policy(fields["policy"], operators=operators)
-        conditions.check_fields(policy, {**fields, "bucket": bucket.name}, now=now, exempt=exempt)
+        policy = conditions.decode_policy(encoded_policy, operators=operators)
+        conditions.check_fields(policy, fields, now=now)
+        if exempt is not None:
+            conditions.check_bound(policy, fields, exempt=exempt)
     except PolicyViolation as violation:
         raise refusal(violation) from None
-    required(fields, "key")
-    return policy
+    effective = policy.effective(fields)
+    required(effective, "key")
+    return Admitted(policy, effective)
 
 
 def check_size(policy: Policy, size: int) -> None:

@@ -131,6 +131,26 @@ class ObjectStore:
         temporary.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         os.replace(temporary, self._meta_path(key))
 
+    def delete(self, key: str) -> None:
+        """Remove ``key`` and its metadata, if there; folders it leaves empty go too,
+        so a later key may use their names."""
+        try:
+            path = self.path_for(key)
+        except InvalidKey:
+            return
+        if not path.is_file():
+            return
+        path.unlink(missing_ok=True)
+        self._meta_path(key).unlink(missing_ok=True)
+        objects = self.root / "objects"
+        for folder in path.parents:
+            if folder == objects:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone
+                break
+
     def get(self, key: str) -> StoredObject | None:
         try:
             path = self.path_for(key)

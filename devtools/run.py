@@ -181,11 +181,17 @@ def dev_bucket_env(provider: str, bucket_url: str) -> dict[str, str]:
     }
 
 
+def api_callback_url(api_url: str) -> str:
+    """The API's callback route: what its tickets name, and the one URL the
+    dev bucket may call back."""
+    return f"{api_url}/oss-callback"
+
+
 def callback_env(api_url: str, bucket_url: str) -> dict[str, str]:
     """The upload callback, wired locally: the dev bucket calls the API's
     route, and the API trusts the key the dev bucket serves (dev only)."""
     return {
-        "OSS_CALLBACK_URL": f"{api_url}/oss-callback",
+        "OSS_CALLBACK_URL": api_callback_url(api_url),
         "OSS_CALLBACK_PUBKEY_URL_PREFIX": f"{bucket_url}/{KEY_FOLDER}",
     }
 
@@ -382,6 +388,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     real = uses_real_bucket(provider, env)
     if not real:
         ports.append((args.bucket_port, "--bucket-port"))
+    api_url = f"http://{host}:{args.api_port}"
+    # S3 has no upload callback: only an OSS dev bucket calls the API back.
+    calls_back = not real and provider == "oss" and not args.no_callback
     try:
         for port, option in ports:
             check_free(host, port, option)
@@ -398,6 +407,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 root=args.bucket_dir / DEV_BUCKET,
                 provider=provider,
                 allowed_origins=frozenset(origins),
+                callback_urls=frozenset({api_callback_url(api_url)} if calls_back else ()),
             )
             bucket = make_server(config, host, args.bucket_port)
             servers.append(bucket)
@@ -407,15 +417,12 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 f"Dev bucket {DEV_BUCKET} ({provider.upper()} rules) at {bucket_url}, "
                 f"objects in {shown_path(config.root)}"
             )
-        api_url = f"http://{host}:{args.api_port}"
         page = make_page_server(host, args.page_port, api_url)
         servers.append(page)
         serve_in_thread(page)
-        # S3 has no upload callback: only an OSS dev bucket calls the API back.
-        calls_back = bucket_url and provider == "oss" and not args.no_callback
         callback_api_url = api_url if calls_back else None
         if callback_api_url:
-            print(f"After each upload the dev bucket calls {api_url}/oss-callback")
+            print(f"After each upload the dev bucket calls {api_callback_url(api_url)}")
         api = ApiServer(
             api_env(env, origins, bucket_url, callback_api_url, provider=provider),
             host,

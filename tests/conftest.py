@@ -28,7 +28,7 @@ SIGNPOST_VARIABLES = (
     "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN S3_ENDPOINT UPLOAD_DIR "
     "EXPIRE_SECONDS MAX_UPLOAD_BYTES ALLOWED_CONTENT_TYPES CORS_ALLOW_ORIGIN AUTH_MODE "
     "API_KEYS JWT_SECRET JWT_JWKS_URL JWT_AUDIENCE JWT_ISSUER OSS_CALLBACK_URL "
-    "OSS_CALLBACK_PUBKEY_URL_PREFIX"
+    "OSS_CALLBACK_PUBKEY_URL_PREFIX LEGACY_ROUTE"
 ).split()
 
 
@@ -49,6 +49,16 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     set_env(**{**dict.fromkeys(SIGNPOST_VARIABLES, ""), **OSS_ENV})
     return set_env
+
+
+class FakeClock:
+    """Monotonic seconds that a test moves by hand (``clock.now += 60``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def chalice_client() -> Any:

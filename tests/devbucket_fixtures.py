@@ -13,7 +13,7 @@ import socket
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,11 @@ class RunningBucket:
         """The API's settings for this bucket, as ``make run`` sets them."""
         return {**dev_bucket_env(self.server.config.provider, self.url), **overrides}
 
+    def allow_callbacks(self, *urls: str) -> None:
+        """Let the bucket call back ``urls`` too (servers started after it)."""
+        config = self.server.config
+        self.server.config = replace(config, callback_urls=config.callback_urls | set(urls))
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -100,12 +105,19 @@ def start_bucket(
     *,
     provider: str = "oss",
     trusted: Bucket | None = None,
+    **options: Any,
 ) -> RunningBucket:
     """A dev bucket with ``provider``'s rules, serving in a thread; ``trusted``
-    replaces that provider's dev bucket (other keys, session tokens)."""
+    replaces that provider's dev bucket (other keys, session tokens);
+    ``options`` are more :class:`DevBucketConfig` fields."""
     clock = MovableClock()
     config = DevBucketConfig(
-        root=root, provider=provider, bucket=trusted, allowed_origins=origins, clock=clock
+        root=root,
+        provider=provider,
+        bucket=trusted,
+        allowed_origins=origins,
+        clock=clock,
+        **options,
     )
     server = make_server(config)
     serve_in_thread(server)

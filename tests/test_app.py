@@ -22,6 +22,7 @@ SPEC_REFUSALS = {
     (413, "EntityTooLarge"), (400, "InvalidSize"),
 }
 JSON = {"content-type": "application/json"}
+SEED_ROUTE = "/get_post_signature_for_oss_upload"
 
 
 def post(api: Any, body: object, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
@@ -80,9 +81,9 @@ def test_a_missing_setting_is_503_naming_it(env: Any, api: Any, app_logs: list) 
     assert any("OSS_BUCKET" in record.getMessage() for record in app_logs)
 
 
-@pytest.mark.parametrize("path", ["/upload-tickets", "/get_post_signature_for_oss_upload"])
+@pytest.mark.parametrize("path", ["/upload-tickets", SEED_ROUTE])
 def test_an_unknown_auth_mode_is_503_on_every_route(env: Any, api: Any, path: str) -> None:
-    env(AUTH_MODE="basic")
+    env(AUTH_MODE="basic", LEGACY_ROUTE="on")
     body = json.dumps({"filename": "cat.png", "content_type": "image/png"})
     response = api.post(path, headers=JSON, body=body) if path == "/upload-tickets" else api.get(path)
     assert response.status_code == 503
@@ -100,8 +101,37 @@ def test_chalice_own_errors_take_the_spec_shape(env: Any, api: Any) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize("setting", ["", "off", "OFF"])
+@pytest.mark.parametrize("authorization", [None, "Bearer the-key", "Bearer wrong"])
+def test_the_seed_route_is_off_unless_legacy_route_is_on(
+    env: Any, api: Any, setting: str, authorization: str | None
+) -> None:
+    """Its policy binds only a key prefix, so it is opt-in: off, the path is a
+    404 before any auth, in the error shape, with nothing signed."""
+    env(LEGACY_ROUTE=setting, AUTH_MODE="api-key", API_KEYS="the-key")
+    headers = {"authorization": authorization} if authorization else {}
+    response = api.get(SEED_ROUTE, headers=headers)
+    assert response.status_code == 404, response.body
+    answer = json.loads(response.body)
+    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+    assert answer["error"]["code"] == "NotFound"
+    assert "LEGACY_ROUTE" in answer["error"]["message"]
+    for word in ("policy", "signature", "ossAccessKeyId", "LTAItestkeyid"):
+        assert word not in response.body.decode()
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_bad_legacy_route_setting_is_503_naming_it(env: Any, api: Any) -> None:
+    env(LEGACY_ROUTE="yes")
+    response = api.get(SEED_ROUTE)
+    assert response.status_code == 503
+    assert json.loads(response.body)["error"]["code"] == "NotConfigured"
+    assert "LEGACY_ROUTE" in json.loads(response.body)["error"]["message"]
+
+
 def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
-    response = api.get("/get_post_signature_for_oss_upload")
+    env(LEGACY_ROUTE="on")
+    response = api.get(SEED_ROUTE)
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
@@ -110,12 +140,12 @@ def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
 
 @pytest.mark.parametrize("version", ["v4", "v1"])
 def test_the_secret_is_in_no_answer_and_no_log(env: Any, api: Any, app_logs: list, version: str) -> None:
-    env(OSS_SIGNATURE_VERSION=version, OSS_SESSION_TOKEN="session-token-value")
+    env(OSS_SIGNATURE_VERSION=version, OSS_SESSION_TOKEN="session-token-value", LEGACY_ROUTE="on")
     answers = [
         api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})),
         api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "text/x"})),
         api.post("/upload-tickets", headers=JSON, body="{oops"),
-        api.get("/get_post_signature_for_oss_upload"),
+        api.get(SEED_ROUTE),
     ]
     env(OSS_REGION="")
     answers.append(api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})))

@@ -21,7 +21,7 @@ import requests
 import responses
 from chalice.test import Client
 
-from tests.conftest import chalice_client
+from tests.conftest import FakeClock, chalice_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
@@ -82,14 +82,6 @@ def hs256_with(secret: bytes, payload: dict[str, Any], kid: str = "k1") -> str:
     return f"{header}.{body}.{b64url(mac)}"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """A fresh JWKS cache per test, on a clock the test moves."""
@@ -100,7 +92,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 @pytest.fixture
 def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The OSS test settings alone (conftest's ``env``), for tests to add to."""
+    """The OSS test settings (conftest's ``env``), for tests to add to; the
+    seed's route on, since tests ask it as well as ``/upload-tickets``."""
+    env(LEGACY_ROUTE="on")
     return monkeypatch
 
 
@@ -243,6 +237,34 @@ def test_audience_and_issuer_checked_when_set(
     ]
     for claims, words in refusals:
         assert_refused(ask(client, make_token(**claims)), 403, "AccessDenied", words)
+
+
+def issuer_warnings(records: list[Any]) -> list[str]:
+    return [
+        record.getMessage()
+        for record in records
+        if record.levelname == "WARNING" and "JWT_ISSUER" in record.getMessage()
+    ]
+
+
+def test_a_key_set_without_an_issuer_is_warned_about_once(
+    jwks_mode: Any,
+    environment: pytest.MonkeyPatch,
+    client: Client,
+    app_logs: list[Any],
+) -> None:
+    """A shared key set (one per region of a hosted identity provider) signs
+    for many tenants: without JWT_ISSUER, the same ``sub`` from two of them
+    is one folder. Allowed, but the log says so, once per warm container."""
+    environment.setattr(auth, "_WARNED_WITHOUT_ISSUER", set())
+    for _ in range(3):
+        assert ask(client, make_token()).status_code == 200
+    (warning,) = issuer_warnings(app_logs)
+    assert JWKS_URL in warning and "sub" in warning
+    environment.setenv("JWT_ISSUER", "https://issuer.example.com/")
+    app_logs.clear()
+    assert ask(client, make_token(iss="https://issuer.example.com/")).status_code == 200
+    assert issuer_warnings(app_logs) == []
 
 
 def test_audience_not_checked_when_unset(jwks_mode: Any, client: Client) -> None:

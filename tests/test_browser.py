@@ -22,6 +22,7 @@ import pytest
 
 from devbucket.server import serve_in_thread
 from devtools.run import (
+    api_callback_url,
     api_env,
     make_page_server,
     start_api,
@@ -59,7 +60,11 @@ def stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     page_server = make_page_server(HOST, 0, api_url)
     serve_in_thread(page_server)
     origin = f"http://{HOST}:{page_server.server_address[1]}"
-    bucket = start_bucket(tmp_path_factory.mktemp("bucket"), frozenset({origin}))
+    bucket = start_bucket(
+        tmp_path_factory.mktemp("bucket"),
+        frozenset({origin}),
+        callback_urls=frozenset({api_callback_url(api_url)}),
+    )
     clean = {
         name: value
         for name, value in os.environ.items()

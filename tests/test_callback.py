@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.hashes import MD5
 
 from chalicelib import callback, handlers
 from chalicelib.errors import NotConfigured
-from tests.conftest import api_client
+from tests.conftest import FakeClock, api_client
 
 KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 # Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.
@@ -81,10 +81,18 @@ def headers_for(key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH
     }
 
 
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(autouse=True)
-def callback_env(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+def callback_env(
+    env: Callable[..., None], monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    """The callback URL set, and a fresh key cache on a clock the test moves."""
     env(OSS_CALLBACK_URL=CALLBACK_URL)
-    monkeypatch.setattr(callback, "_PUBLIC_KEYS", {})
+    monkeypatch.setattr(callback, "PUBLIC_KEYS", callback.PublicKeys(clock=clock))
 
 
 @pytest.fixture
@@ -96,8 +104,14 @@ def key_server(private_key: rsa.RSAPrivateKey) -> Iterator[responses.RequestsMoc
 
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The app's log: Chalice's logger does not propagate to the root's capture."""
-    logger = logging.getLogger("signpost")
+    """The app's log: Chalice's logger does not propagate to the root's capture.
+
+    The app is imported first: it sets its logger's level, which caplog saves
+    and restores; saved before the import, it would be restored to NOTSET and
+    later tests would lose the app's INFO lines."""
+    from app import app
+
+    logger = app.log
     logger.addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="signpost")
     yield caplog
@@ -292,7 +306,7 @@ def test_key_url_answering_something_else_is_refused(private_key, answer):
         assert refused(post(body, headers_for(private_key, body)))
         assert refused(post(body, headers_for(private_key, body)))
         assert evil.call_count == 0
-        assert len(rsps.calls) == 2  # a failure is not cached: the next call tries again
+        assert len(rsps.calls) == 1  # the failure is remembered: no second fetch
 
 
 def test_key_that_is_not_rsa_is_refused(private_key):
@@ -506,13 +520,116 @@ def test_a_callback_long_after_its_ticket_expired_is_stale(
         )
 
 
-def test_the_key_cache_keeps_a_few_keys_at_most(private_key, monkeypatch):
+def test_the_key_cache_keeps_a_few_keys_at_most(private_key, monkeypatch, clock):
+    monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000/keys/")
+    body = body_for()
+    urls = [f"http://127.0.0.1:9000/keys/{number}.pem" for number in range(3 * callback.MAX_CACHED_KEYS)]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r"http://127\.0\.0\.1:9000/keys/.*"), body=pem(private_key))
+        for url in urls:
+            clock.now += callback.KEY_FETCH_INTERVAL  # past the fetch limit, each time
+            assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
+        assert len(rsps.calls) == len(urls)
+        for url in urls[-callback.MAX_CACHED_KEYS:]:  # the newest are kept
+            assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
+        assert len(rsps.calls) == len(urls)
+        clock.now += callback.KEY_FETCH_INTERVAL
+        assert post(body, headers_for(private_key, body, key_url=urls[0])).status_code == 200
+        assert len(rsps.calls) == len(urls) + 1  # the oldest was dropped: fetched again
+
+
+# --- key fetches are bounded (security review) ----------------------------------
+
+OSS_KEY_FOLDER = "https://gosspublic.alicdn.com/"
+
+
+def test_calls_naming_keys_oss_does_not_publish_fetch_nothing(private_key):
+    """OSS's Callback page names one key, callback_pub_key_v1.pem: forged calls
+    naming v0 ... v999 on its host must not each cost an outbound fetch."""
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r".*"), body=pem(private_key))
+        for number in [0, *range(2, 50), 999]:
+            url = f"{OSS_KEY_FOLDER}callback_pub_key_v{number}.pem"
+            assert refused(post(body, headers_for(private_key, body, key_url=url)))
+        assert len(rsps.calls) == 0
+
+
+def test_a_failed_key_fetch_is_remembered(private_key, clock, logs):
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(KEY_URL, body=requests.ConnectTimeout("slow"))
+        for _ in range(50):
+            assert refused(post(body, headers_for(private_key, body)))
+        assert len(rsps.calls) == 1
+        clock.now += callback.KEY_FETCH_INTERVAL - 1
+        assert refused(post(body, headers_for(private_key, body)))
+        assert len(rsps.calls) == 1
+        clock.now += 1  # a minute on, the key is tried again, and now it answers
+        rsps.replace(responses.GET, KEY_URL, body=pem(private_key))
+        assert post(body, headers_for(private_key, body)).status_code == 200
+        assert len(rsps.calls) == 2
+    assert "not tried again" in logs.text
+
+
+def test_key_fetches_are_limited_per_interval_whatever_the_url(private_key, monkeypatch, clock):
+    """A dev prefix admits many URLs: all of them together get a few fetches a minute."""
     monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000/keys/")
     body = body_for()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.get(re.compile(r"http://127\.0\.0\.1:9000/keys/.*"), body=pem(private_key))
-        for number in range(3 * callback.MAX_CACHED_KEYS):
+        rsps.get(re.compile(r"http://127\.0\.0\.1:9000/keys/.*"), status=404)
+        for number in range(50):
             url = f"http://127.0.0.1:9000/keys/{number}.pem"
-            assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
-    assert len(callback._PUBLIC_KEYS) == callback.MAX_CACHED_KEYS
-    assert f"http://127.0.0.1:9000/keys/{3 * callback.MAX_CACHED_KEYS - 1}.pem" in callback._PUBLIC_KEYS
+            assert refused(post(body, headers_for(private_key, body, key_url=url)))
+        assert len(rsps.calls) == callback.KEY_FETCHES_PER_INTERVAL
+        clock.now += callback.KEY_FETCH_INTERVAL
+        assert refused(post(body, headers_for(private_key, body, key_url=url + "x")))
+        assert len(rsps.calls) == callback.KEY_FETCHES_PER_INTERVAL + 1
+
+
+def test_an_http_key_url_is_fetched_over_https(private_key):
+    """OSS's Callback page shows x-oss-pub-key-url decoding to
+    http://gosspublic.alicdn.com/callback_pub_key_v1.pem: accepted, but the key
+    is read over TLS, so no one on the path can serve a key of their own."""
+    plain = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem"
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        tls = rsps.get(KEY_URL, body=pem(private_key))
+        clear = rsps.get(plain, body=pem(attacker))
+        assert refused(post(body, headers_for(attacker, body, key_url=plain)))
+        assert post(body, headers_for(private_key, body, key_url=plain)).status_code == 200
+        assert post(body, headers_for(private_key, body)).status_code == 200
+        assert (tls.call_count, clear.call_count) == (1, 0)  # one key, one fetch
+
+
+DEV_KEYS = "http://127.0.0.1:9000/.well-known/"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "../uploads/0123/avatar.png",
+        "./../uploads/avatar.png",
+        "keys/../../uploads/avatar.png",
+        "..",
+        "%2e%2e/uploads/avatar.png",
+        "%2E%2e/uploads/avatar.png",
+        ".%2E/uploads/avatar.png",
+        "%2e./uploads/avatar.png",
+        "..%2fuploads/avatar.png",
+        "..%2Fuploads%2Favatar.png",
+        "%2e%2e%5cuploads/avatar.png",
+        "..\\uploads\\avatar.png",
+        "%252e%252e/uploads/avatar.png",
+    ],
+)
+def test_dot_segments_cannot_leave_the_dev_key_prefix(private_key, monkeypatch, tail):
+    """requests resolves ``..`` before it fetches: under a dev prefix such a URL
+    would read an object an uploader stored, and trust it as the key."""
+    monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", DEV_KEYS)
+    body = body_for()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r".*"), body=pem(private_key))  # the uploader's "key"
+        assert refused(post(body, headers_for(private_key, body, key_url=DEV_KEYS + tail)))
+        assert len(rsps.calls) == 0

@@ -48,7 +48,8 @@ def local_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
     from app import app
 
-    monkeypatch.setattr(function_callback, "_PUBLIC_KEYS", {})  # a fresh bucket, a fresh key
+    # A fresh bucket, a fresh key: nothing remembered from another test's bucket.
+    monkeypatch.setattr(function_callback, "PUBLIC_KEYS", function_callback.PublicKeys())
     server = LocalDevServer(app, Config.create(), HOST, 0)
     thread = threading.Thread(target=server.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -58,8 +59,10 @@ def local_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def callback_settings(bucket: RunningBucket, api: str, *, trust_bucket: bool) -> dict[str, str]:
-    """The API's settings for the dev bucket, with the callback to ``api``."""
+    """The API's settings for the dev bucket, with the callback to ``api``,
+    which the bucket may call, as ``make run`` wires them."""
     prefix = f"{bucket.url}/{bucket_callback.KEY_FOLDER}" if trust_bucket else ""
+    bucket.allow_callbacks(f"{api}/oss-callback")
     return bucket.env(
         OSS_CALLBACK_URL=f"{api}/oss-callback", OSS_CALLBACK_PUBKEY_URL_PREFIX=prefix
     )
@@ -171,6 +174,7 @@ def test_a_json_body_that_is_not_json_once_filled_is_refused(bucket: RunningBuck
 
 def test_nobody_listening_is_a_203_and_the_object_is_kept(bucket: RunningBucket) -> None:
     document = {"callbackUrl": f"http://{HOST}:{free_port()}/cb", "callbackBody": "k=${object}"}
+    bucket.allow_callbacks(document["callbackUrl"])
     response = post(bucket, callback_form(document))
     assert response.status_code == 203
     code, message = oss_error(response)
@@ -215,6 +219,7 @@ def receiver() -> Iterator[Receiver]:
 def test_an_answer_that_is_not_json_is_a_203(bucket: RunningBucket, receiver: Receiver) -> None:
     receiver.answer = b"OK"
     document = {"callbackUrl": receiver.url + "/cb", "callbackBody": "k=1"}
+    bucket.allow_callbacks(document["callbackUrl"])
     response = post(bucket, callback_form(document))
     assert response.status_code == 203
     assert oss_error(response) == ("CallbackFailed", "Response body is not valid json format.")
@@ -232,6 +237,7 @@ def test_the_form_body_type_url_encodes_and_the_call_is_signed_as_oss_signs(
 
     url = receiver.url + "/hook%20one?a=1&b=x%2By"
     document = {"callbackUrl": url, "callbackBody": "object=${object}&size=${size}&n=${x:note}"}
+    bucket.allow_callbacks(url)
     response = post(bucket, callback_form(document, key="uploads/cb/a b.png"))
 
     assert response.status_code == 200 and response.json() == {"seen": True}

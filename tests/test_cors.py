@@ -36,8 +36,9 @@ PREFLIGHT_ONLY = {
 
 @pytest.fixture
 def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The OSS test settings (conftest's ``env``) and the allowed origins."""
-    env(CORS_ALLOW_ORIGIN=" , ".join(ALLOWED))
+    """The OSS test settings (conftest's ``env``), the allowed origins, and
+    the seed's route on (its answers get the same edge as the tickets')."""
+    env(CORS_ALLOW_ORIGIN=" , ".join(ALLOWED), LEGACY_ROUTE="on")
     return monkeypatch
 
 

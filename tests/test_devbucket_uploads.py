@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.devbucket_fixtures import (
     issue_ticket,
     oss_error,
     post_form,
+    start_bucket,
     upload,
     widened_policy,
 )
@@ -51,6 +53,7 @@ def test_a_ticket_uploads_and_the_object_is_what_was_sent(
     assert served.content == PNG
     assert served.headers["Content-Type"] == "image/png"
     assert served.headers["Content-Disposition"] == ticket["fields"]["Content-Disposition"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_ticket_without_a_size_uploads_anything_from_one_byte_to_the_limit(
@@ -138,13 +141,36 @@ def test_a_policy_edited_after_signing_is_refused(bucket: RunningBucket, version
 
 
 @VERSIONS
-def test_an_extra_form_field_the_policy_does_not_bind_is_refused(
+def test_an_extra_form_field_the_policy_does_not_bind_is_accepted_and_takes_effect(
     bucket: RunningBucket, version: str
 ) -> None:
+    """OSS checks only the fields its policy names (S3 refuses the others):
+    an uploader may add fields a ticket does not send, and they take effect."""
     ticket = png_ticket(bucket, version)
-    response = upload(ticket, **{"x-oss-object-acl": "public-read-write"})
-    message = assert_refused(bucket, ticket, response, 403, "AccessDenied")
-    assert message == "Invalid according to Policy: Extra input fields: x-oss-object-acl"
+    response = upload(ticket, **{"x-oss-meta-note": "added", "x-oss-storage-class": "IA"})
+    assert response.status_code == 201, response.text
+    served = requests.get(f"{bucket.url}/{ticket['key']}", timeout=5)
+    assert served.headers["x-oss-meta-note"] == "added"
+    assert served.headers["x-oss-storage-class"] == "IA"
+
+
+@pytest.mark.parametrize(("provider", "status"), [("oss", 201), ("s3", 403)])
+def test_an_added_unbound_field_is_accepted_by_oss_and_refused_by_s3(
+    tmp_path: Path, provider: str, status: int
+) -> None:
+    running = start_bucket(tmp_path / provider, provider=provider)
+    try:
+        ticket = issue_ticket(running.env(), "cat.png", "image/png", len(PNG))
+        response = upload(ticket, **{"x-oss-meta-note": "added"})
+        assert response.status_code == status, response.text
+        if status == 403:
+            assert oss_error(response) == (
+                "AccessDenied",
+                "Invalid according to Policy: Extra input fields: x-oss-meta-note",
+            )
+        assert (running.server.store.get(ticket["key"]) is not None) == (status == 201)
+    finally:
+        running.stop()
 
 
 @VERSIONS
@@ -194,7 +220,7 @@ def test_a_changed_x_oss_content_type_is_refused(bucket: RunningBucket) -> None:
 def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..., None]) -> None:
     """The OSS sample page: GET the compat route, key = dir + filename, the
     fields in its order, ``signature`` sent as ``Signature``, the file last."""
-    env(**bucket.env())
+    env(**bucket.env(), LEGACY_ROUTE="on")
     answer = api_client().get("/get_post_signature_for_oss_upload")
     assert answer.status_code == 200, answer.body
     seed = json.loads(answer.body)

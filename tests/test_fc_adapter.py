@@ -32,7 +32,8 @@ ORIGIN = "https://app.example.com"
 # Prefixes and names of everything signpost reads, cleared before each test.
 OWN_PREFIXES = ("OSS_", "ALIBABA_CLOUD_", "AWS_", "S3_", "JWT_")
 OWN_NAMES = ("STORAGE_PROVIDER", "UPLOAD_DIR", "EXPIRE_SECONDS", "MAX_UPLOAD_BYTES",
-             "ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGIN", "AUTH_MODE", "API_KEYS")
+             "ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGIN", "AUTH_MODE", "API_KEYS",
+             "LEGACY_ROUTE")
 
 
 @pytest.fixture(autouse=True)
@@ -253,7 +254,8 @@ def test_preflight_from_another_origin_gets_no_grant() -> None:
     assert response["headers"]["Vary"] == "Origin"
 
 
-def test_seed_route_with_a_query_string() -> None:
+def test_seed_route_with_a_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGACY_ROUTE", "on")
     event = fc_event("GET", "/get_post_signature_for_oss_upload", query={"t": "1"})
     response, body = call(event, fc_context())
     assert response["statusCode"] == 200

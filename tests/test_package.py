@@ -35,8 +35,8 @@ SECRETS = {
 }
 LAMBDA_RESERVED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME"}
-NEVER_SHIPPED = ("tests/", "devbucket/", "frontend/", "bench/", "deploy/", ".chalice/",
-                 "botocore/", "boto3/")
+NEVER_SHIPPED = ("tests/", "devbucket/", "conformance/", "frontend/", "bench/", "deploy/",
+                 ".chalice/", "botocore/", "boto3/")
 FAKE_AWS = {"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
             "AWS_SECRET_ACCESS_KEY": "fake-secret-for-the-package-test"}
 
@@ -110,6 +110,26 @@ def test_s_yaml_runs_fc_handler_with_valid_settings() -> None:
     trigger = props["triggers"][0]
     assert trigger["triggerType"] == "http"
     assert {"GET", "POST", "OPTIONS"} <= set(trigger["triggerConfig"]["methods"])
+
+
+def test_fc_role_policy_grants_only_putobject_under_the_upload_prefix() -> None:
+    """The function's RAM role: oss:PutObject on the bucket and prefix s.yaml
+    sets, nothing else (no ACL rights: an ACL a ticket holder adds needs
+    them), and it is the policy the role script attaches to s.yaml's role."""
+    props = s_yaml()["resources"]["signpost"]["props"]
+    env = {name: str(value) for name, value in props["environmentVariables"].items()}
+    policy = json.loads((ROOT / "deploy" / "fc-ram-policy.json").read_text())
+    assert policy["Version"] == "1"
+    (statement,) = policy["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "oss:PutObject",
+        "Resource": f"acs:oss:*:*:{env['OSS_BUCKET']}/{env['UPLOAD_DIR']}*",
+    }
+    script = (ROOT / "deploy" / "fc-role.sh").read_text()
+    assert "deploy/fc-ram-policy.json" in script
+    default_role = re.search(r'role="\$\{1:-([\w-]+)\}"', script)[1]
+    assert props["role"].endswith(f":role/{default_role}")
 
 
 def run(command: list[str], **env: str) -> None:

@@ -162,7 +162,8 @@ def test_content_disposition_keeps_the_original_name(filename: str, header: str)
 
 
 def test_the_seed_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
-    answer = handlers.seed_policy(OSS_ENV, clock=lambda: FIXED_NOW, token=lambda: FIXED_TOKEN)
+    env = {**OSS_ENV, "LEGACY_ROUTE": "on"}
+    answer = handlers.seed_policy(env, clock=lambda: FIXED_NOW, token=lambda: FIXED_TOKEN)
     assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
     assert answer["dir"] == f"uploads/{FIXED_TOKEN}/"
     assert answer["host"] == "https://signpost-test.oss-cn-hangzhou.aliyuncs.com"

@@ -1,0 +1,13 @@
+"""The conformance matrix: one list of tampered uploads, each with the answer
+the storage documents lead us to expect, run against any bucket.
+
+* :mod:`conformance.cases`: the cases and their expected answers;
+* :mod:`conformance.targets`: which bucket, from the settings, with tickets
+  from signpost's own core and objects deleted with independent signers;
+* :mod:`conformance.run`: runs the cases and prints the table;
+  ``python -m conformance`` (``make conformance``).
+
+``make test`` runs the same cases against the dev bucket
+(``tests/test_conformance.py``); ``docs/conformance.md`` says how to run them
+against a real bucket and what a mismatch means.
+"""
