@@ -107,6 +107,16 @@ class Session:
         self.wait_for(lambda lines: any(line.startswith(prefix) for line in lines), timeout)
         return next(line for line in self.lines if line.startswith(prefix))
 
+    def finish(self, timeout: float) -> int:
+        """The exit status of a command that ends by itself; one that does not is stopped."""
+        try:
+            status = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.interrupt()
+            raise AssertionError(f"still running after {timeout:.0f} s:\n{self.output}") from None
+        self._reader.join(5)
+        return status
+
     def interrupt(self, timeout: float = 20) -> int:
         """Ctrl-C; then SIGKILL to whatever of the group is left. The exit status."""
         try:

@@ -203,19 +203,10 @@ def test_a_command_runs_as_written(block: Block, api: str, tmp_path: Path) -> No
         finally:
             assert session.interrupt() != -1, f"{block.where} did not stop on Ctrl-C"
         return
-    ran = subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", block.script],
-        cwd=project,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=BLOCK_SECONDS,
-        check=False,
-    )
-    assert ran.returncode == 0, f"{block.where} exited {ran.returncode}:\n{ran.stdout}"
-    assert shows(expected, ran.stdout.splitlines()), f"{block.where} printed:\n{ran.stdout}"
+    ran = Session(["bash", "-e", "-o", "pipefail", "-c", block.script], project, env)
+    status = ran.finish(BLOCK_SECONDS)
+    assert status == 0, f"{block.where} exited {status}:\n{ran.output}"
+    assert shows(expected, ran.lines), f"{block.where} printed:\n{ran.output}"
 
 
 def test_the_readme_says_what_to_install_before_its_two_commands() -> None:
