@@ -28,7 +28,7 @@ conformance: $(STAMP)
 	$(PY) -m conformance
 
 run: $(STAMP)
-	$(PY) -m devtools.run $(RUN_ARGS)
+	@$(PY) -m devtools.run $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket

@@ -77,6 +77,15 @@ def upload_tickets() -> Response:
     )
 
 
+@app.route("/upload-rules", methods=["GET", "OPTIONS"])
+def upload_rules() -> Response:
+    def rules() -> dict[str, Any]:
+        caller()  # the same callers as tickets: the rules say what they may upload
+        return handlers.upload_rules(current_env())
+
+    return answer(rules)
+
+
 @app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
 def seed_policy() -> Response:
     # The handler checks LEGACY_ROUTE before it calls caller(): off is a 404, not a 401.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 from .content_types import MEDIA_TYPE, is_allowed, types_for_extension
@@ -81,7 +82,7 @@ def check_key_length(key: str) -> str:
     return key
 
 
-def check_content_type(content_type: str, filename: str, allowed: frozenset[str]) -> str:
+def check_content_type(content_type: str, filename: str, allowed: Collection[str]) -> str:
     """The lower-cased type, if well-formed, allowed, and right for the name."""
     if not MEDIA_TYPE.fullmatch(content_type):
         raise InvalidContentType(
@@ -92,7 +93,7 @@ def check_content_type(content_type: str, filename: str, allowed: frozenset[str]
     if not is_allowed(media_type, allowed):
         raise UnsupportedContentType(
             f"Files of type {media_type} are not accepted. "
-            f"Accepted: {', '.join(sorted(allowed))}."
+            f"Accepted: {', '.join(allowed)}."
         )
     expected = types_for_extension(filename)
     if expected is not None and media_type not in expected:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Collection, Iterable
 
 # RFC 6838 section 4.2: restricted-name = first char alnum, then up to 126 of
 # alnum and ``!#$&-^_.+``. A bare ``type/subtype``: no parameters, no spaces.
@@ -93,9 +94,34 @@ def types_for_extension(filename: str) -> frozenset[str] | None:
     return EXTENSION_TYPES.get(extension_of(filename))
 
 
-def is_allowed(content_type: str, allowed: frozenset[str]) -> bool:
+def is_allowed(content_type: str, allowed: Collection[str]) -> bool:
     """Whether a lower-case type is in the allow-list, exactly or by ``type/*``."""
     if content_type in allowed:
         return True
     major = content_type.partition("/")[0]
     return f"{major}/*" in allowed
+
+
+def extensions_by_type(allowed: Iterable[str]) -> dict[str, list[str]]:
+    """Each allowed type with the extensions a file of it may have, in the
+    allow-list's order: what a page needs for ``accept`` and to refuse early.
+
+    Derived from :data:`EXTENSION_TYPES`, the table the checks use, so a page
+    and the API cannot disagree on a name the table knows. A range such as
+    ``image/*`` brings in every type of its kind the table knows, each with
+    its extensions, and is listed itself with none: it also allows types the
+    table does not know (a file with no extension, or an unlisted one).
+    """
+    by_type: dict[str, list[str]] = {}
+    for extension, types in EXTENSION_TYPES.items():
+        for media_type in sorted(types):
+            by_type.setdefault(media_type, []).append(extension)
+    rules: dict[str, list[str]] = {}
+    for item in allowed:
+        if item.endswith("/*"):
+            kind = item[:-1]  # "image/"
+            for media_type, extensions in by_type.items():
+                if media_type.startswith(kind):
+                    rules.setdefault(media_type, extensions)
+        rules.setdefault(item, by_type.get(item, []))
+    return rules

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .checks import check_ticket_request, parse_body
+from .content_types import extensions_by_type
 from .errors import AccessDenied, NotConfigured, NotFound
 from .settings import (
     Env,
@@ -101,6 +102,15 @@ def upload_ticket(
         request, settings, target, now=now, token=token(), user=user, extra_fields=extra
     )
     return ticket.to_dict()
+
+
+def upload_rules(env: Env) -> dict[str, Any]:
+    """``GET /upload-rules``: the limits a page shows, and checks, before a user picks."""
+    settings = load_settings(env)
+    return {
+        "max_size": settings.max_upload_bytes,
+        "content_types": extensions_by_type(settings.allowed_content_types),
+    }
 
 
 def no_caller() -> str | None:

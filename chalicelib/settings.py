@@ -58,7 +58,7 @@ class Settings(NamedTuple):
     upload_dir: str
     expire_seconds: int
     max_upload_bytes: int
-    allowed_content_types: frozenset[str]
+    allowed_content_types: tuple[str, ...]  # in the configured order, without repeats
 
 
 class AuthSettings(NamedTuple):
@@ -209,9 +209,10 @@ def _matching(env: Env, name: str, pattern: re.Pattern[str], default: str | None
     return value
 
 
-def _content_types(env: Env) -> frozenset[str]:
+def _content_types(env: Env) -> tuple[str, ...]:
+    """The allow-list in its configured order: pages list the types as written."""
     raw = _get(env, "ALLOWED_CONTENT_TYPES") or DEFAULT_ALLOWED_CONTENT_TYPES
-    types = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+    types = tuple(dict.fromkeys(item.strip().lower() for item in raw.split(",") if item.strip()))
     if not types or not all(MEDIA_RANGE.fullmatch(item) for item in types):
         raise NotConfigured(
             "ALLOWED_CONTENT_TYPES", "must be a comma list of type/subtype or type/*"

@@ -14,6 +14,7 @@ import logging
 import secrets
 import shutil
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,6 +181,14 @@ class DevBucketServer(ThreadingHTTPServer):
         except OSError:
             pass
         self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (an upload cancelled in the page) is no
+        failure of the bucket: one log line, not a traceback on the console."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("client %s went away mid-request", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:

@@ -1,7 +1,9 @@
 """``make run``: the API, the upload page and a dev bucket, wired together.
 
-* the API: ``chalice local`` from this virtualenv, in its own process group;
-* the page: ``frontend/`` over a static file server (a thread);
+* the API: ``chalice local`` from this virtualenv, in its own process group,
+  restarted when its code changes (:mod:`devtools.reload`);
+* the page: ``frontend/`` over a static file server (a thread), its
+  ``index.html`` served with the API's address in ``data-api``;
 * the dev bucket (:mod:`devbucket`, a thread), with the API's storage
   settings pointing at it and its credentials, so the page works at once;
   for OSS, unless ``--no-callback``, it calls the API's ``/oss-callback``
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
+import io
 import os
 import signal
 import socket
@@ -29,7 +33,8 @@ from collections.abc import Mapping, Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from devbucket.callback import KEY_FOLDER
 from devbucket.server import (
@@ -45,6 +50,7 @@ from devbucket.server import (
     make_server,
     serve_in_thread,
 )
+from devtools.reload import CodeWatcher
 
 PROJECT = Path(__file__).resolve().parents[1]
 FRONTEND = PROJECT / "frontend"
@@ -65,14 +71,45 @@ REAL_VARIABLES = {
 }
 API_START_SECONDS = 60
 STOP_SECONDS = 5
+RELOAD_POLL_SECONDS = 1.0
+PAGE_PATHS = ("/", "/index.html")
+API_ATTRIBUTE = 'data-api=""'
 
 
 class Refusal(Exception):
     """Something missing or in the way; the message says what to do."""
 
 
+def configured_page(page: str, api_url: str) -> str:
+    """The page with the API's address in its ``<body data-api="">``.
+
+    The page uses no other address (a ``?api=`` in its URL would let a link
+    send a victim's files to whoever wrote the link), so ``make run`` fills
+    in this one, as a deployment does.
+    """
+    if page.count(API_ATTRIBUTE) != 1:
+        raise Refusal(f"frontend/index.html must hold {API_ATTRIBUTE} exactly once.")
+    return page.replace(API_ATTRIBUTE, f'data-api="{html.escape(api_url, quote=True)}"')
+
+
 class QuietPageHandler(SimpleHTTPRequestHandler):
-    """Serves ``frontend/``; no caching, so an edited page shows on reload."""
+    """Serves ``frontend/``, the page configured for ``api_url``; no caching,
+    so an edited page shows on reload."""
+
+    def __init__(self, *args: Any, api_url: str, **kwargs: Any) -> None:
+        self.api_url = api_url  # before super().__init__, which handles the request
+        super().__init__(*args, **kwargs)
+
+    def send_head(self) -> Any:
+        if urlsplit(self.path).path not in PAGE_PATHS:
+            return super().send_head()
+        page = Path(self.directory, "index.html").read_text(encoding="utf-8")
+        body = configured_page(page, self.api_url).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
@@ -82,8 +119,11 @@ class QuietPageHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def make_page_server(host: str, port: int, directory: Path = FRONTEND) -> ThreadingHTTPServer:
-    handler = functools.partial(QuietPageHandler, directory=str(directory))
+def make_page_server(
+    host: str, port: int, api_url: str, directory: Path = FRONTEND
+) -> ThreadingHTTPServer:
+    configured_page((directory / "index.html").read_text(encoding="utf-8"), api_url)  # fail now
+    handler = functools.partial(QuietPageHandler, directory=str(directory), api_url=api_url)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -181,7 +221,12 @@ def chalice_command(host: str, port: int) -> list[str]:
         raise Refusal(
             f"chalice is not installed beside {sys.executable}: run `make run`, which installs it."
         )
-    return [str(chalice), "local", "--host", host, "--port", str(port), "--stage", "local"]
+    # --no-autoreload: chalice's reloader restarts on any file under the
+    # project, the dev bucket's uploads included; ApiServer reloads on code.
+    return [
+        str(chalice), "local", "--no-autoreload",
+        "--host", host, "--port", str(port), "--stage", "local",
+    ]
 
 
 def start_api(env: Mapping[str, str], host: str, port: int) -> subprocess.Popen[bytes]:
@@ -223,6 +268,43 @@ def stop_api(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+class ApiServer:
+    """``chalice local``, restarted when the code it serves changes, and only then."""
+
+    def __init__(self, env: Mapping[str, str], host: str, port: int) -> None:
+        self.env, self.host, self.port = env, host, port
+        self.process = start_api(env, host, port)
+
+    def wait_until_listening(self) -> None:
+        wait_until_listening(self.process, self.host, self.port, API_START_SECONDS)
+
+    def serve(self, watcher: CodeWatcher) -> NoReturn:
+        """Until interrupted. An API that exits (a syntax error saved, say)
+        is started again at the next change."""
+        reported = False
+        while True:
+            try:
+                status: int | None = self.process.wait(RELOAD_POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                status = None
+            if watcher.changed():
+                print("Code changed: restarting the API.", flush=True)
+                stop_api(self.process)
+                self.process = start_api(self.env, self.host, self.port)
+                reported = False
+            elif status is not None and not reported:
+                print(
+                    f"chalice local exited with status {status}: save a fix to app.py or "
+                    "chalicelib/ to start it again, or press Ctrl-C.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                reported = True
+
+    def stop(self) -> None:
+        stop_api(self.process)
+
+
 def check_free(host: str, port: int, option: str) -> None:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
@@ -230,18 +312,60 @@ def check_free(host: str, port: int, option: str) -> None:
             probe.bind((host, port))
         except OSError:
             raise Refusal(
-                f"Port {port} on {host} is in use: stop what uses it, or pass {option} PORT."
+                f"Port {port} on {host} is in use: stop what uses it, "
+                f'or choose another: make run RUN_ARGS="{option} PORT".'
             ) from None
 
 
+def auth_warning(env: Mapping[str, str]) -> str | None:
+    """What to say when the shell turns auth on: the demo page sends no
+    credentials, so every upload from it would be refused."""
+    mode = env.get("AUTH_MODE", "").strip()
+    if mode.lower() in ("", "none"):
+        return None
+    return (
+        f"Warning: AUTH_MODE={mode} comes from your shell, so the API asks every caller "
+        "for credentials and the demo page, which sends none, cannot upload.\n"
+        "To try the page, start it without: env -u AUTH_MODE make run"
+    )
+
+
+def shown_path(path: Path) -> str:
+    """A path as a person would type it here: relative when under the current folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--provider", choices=sorted(PROVIDERS), default="oss")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--api-port", type=int, default=8000)
-    parser.add_argument("--page-port", type=int, default=8080)
-    parser.add_argument("--bucket-port", type=int, default=9000)
-    parser.add_argument("--bucket-dir", type=Path, default=PROJECT / ".dev-bucket")
+    parser = argparse.ArgumentParser(
+        prog="make run",
+        description="The API, the upload page and a dev bucket, wired together. Ctrl-C stops all.",
+        epilog='Pass options through make: make run RUN_ARGS="--provider s3 --api-port 8001"',
+    )
+    parser.add_argument(
+        "--provider",
+        choices=sorted(PROVIDERS),
+        default="oss",
+        help="whose rules the dev bucket follows and the API signs for (default: oss)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address all three listen on (default: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument("--api-port", type=int, default=8000, help="the API's port (8000)")
+    parser.add_argument("--page-port", type=int, default=8080, help="the page's port (8080)")
+    parser.add_argument(
+        "--bucket-port", type=int, default=9000, help="the dev bucket's port (9000)"
+    )
+    parser.add_argument(
+        "--bucket-dir",
+        type=Path,
+        default=PROJECT / ".dev-bucket",
+        help="where the dev bucket keeps its objects (default: .dev-bucket/ here)",
+    )
     parser.add_argument(
         "--no-callback",
         action="store_true",
@@ -258,7 +382,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     host = args.host
     origins = page_origins(host, args.page_port)
     servers: list[ThreadingHTTPServer] = []
-    api: subprocess.Popen[bytes] | None = None
+    api: ApiServer | None = None
     ports = [(args.api_port, "--api-port"), (args.page_port, "--page-port")]
     provider = args.provider
     real = uses_real_bucket(provider, env)
@@ -291,25 +415,26 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             bucket_url = bucket.url
             print(
                 f"Dev bucket {DEV_BUCKET} ({provider.upper()} rules) at {bucket_url}, "
-                f"objects in {config.root}"
+                f"objects in {shown_path(config.root)}"
             )
-        page = make_page_server(host, args.page_port)
+        page = make_page_server(host, args.page_port, api_url)
         servers.append(page)
         serve_in_thread(page)
         callback_api_url = api_url if calls_back else None
         if callback_api_url:
             print(f"After each upload the dev bucket calls {api_callback_url(api_url)}")
-        api = start_api(
+        api = ApiServer(
             api_env(env, origins, bucket_url, callback_api_url, provider=provider),
             host,
             args.api_port,
         )
-        wait_until_listening(api, host, args.api_port, API_START_SECONDS)
+        api.wait_until_listening()
         print(f"API at {api_url}")
-        print(f"\nOpen {origins[0]}/?api={api_url}\n(Ctrl-C stops everything.)", flush=True)
-        status = api.wait()
-        print(f"chalice local exited with status {status}; stopping.", file=sys.stderr)
-        return 1
+        warning = auth_warning(env)
+        if warning:
+            print(warning)
+        print(f"\nOpen {origins[0]}/\n(Ctrl-C stops everything.)", flush=True)
+        api.serve(CodeWatcher(PROJECT))
     except Refusal as refusal:
         print(f"make run: {refusal}", file=sys.stderr)
         return 2
@@ -318,7 +443,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 0
     finally:
         if api is not None:
-            stop_api(api)
+            api.stop()
         for server in servers:
             server.shutdown()
             server.server_close()

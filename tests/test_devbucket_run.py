@@ -8,7 +8,6 @@ instead, and says what is missing if one is.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -21,20 +20,12 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from tests.devbucket_fixtures import HOST, PNG, free_port, post_form
+from tests.run_helpers import child_env
 
 PROJECT = Path(__file__).resolve().parents[1]
 START_SECONDS = 60
-
-
-def child_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any storage or CORS settings, plus ``settings``."""
-    kept = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("OSS_", "ALIBABA_CLOUD_", "CORS_", "STORAGE_", "S3_", "AWS_"))
-    }
-    return {**kept, "PYTHONUNBUFFERED": "1", **settings}
 
 
 @contextmanager
@@ -82,13 +73,21 @@ def read_until(process: subprocess.Popen[str], lines: list[str], prefix: str) ->
     raise AssertionError("devtools.run ended early:\n" + "".join(lines))
 
 
+def addresses(process: subprocess.Popen[str], lines: list[str]) -> tuple[str, str]:
+    """The API's address and the page's, as ``make run`` prints them."""
+    api = read_until(process, lines, "API at ").split()[2]
+    page = read_until(process, lines, "Open ").split()[1]
+    return api, page
+
+
 def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     with make_run(tmp_path, child_env()) as (process, lines):
-        address = read_until(process, lines, "Open ").split()[1]
-        page_origin, api = re.fullmatch(r"(http://[^/]+)/\?api=(\S+)", address).groups()  # type: ignore[union-attr]
+        api, address = addresses(process, lines)
+        page_origin = re.fullmatch(r"(http://[^/]+)/", address).group(1)  # type: ignore[union-attr]
 
         page = requests.get(address, timeout=5)
         assert page.status_code == 200 and 'src="upload.js"' in page.text
+        assert f'<body data-api="{api}">' in page.text  # the page's one API address
         ticket = requests.post(
             f"{api}/upload-tickets",
             json={"filename": "cat.png", "content_type": "image/png", "size": len(PNG)},
@@ -147,7 +146,7 @@ REAL_SETTINGS = {
 def test_real_settings_replace_the_dev_bucket(tmp_path: Path, provider: str) -> None:
     settings, url = REAL_SETTINGS[provider]
     with make_run(tmp_path, child_env(**settings), "--provider", provider) as (process, lines):
-        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
+        api, _ = addresses(process, lines)
         ticket = requests.post(
             f"{api}/upload-tickets",
             json={"filename": "a.png", "content_type": "image/png"},
@@ -174,7 +173,7 @@ def test_provider_s3_serves_an_s3_dev_bucket_and_signs_for_it(tmp_path: Path) ->
     """The shell's own AWS keys and token do not leak into the dev wiring."""
     shell = child_env(AWS_ACCESS_KEY_ID="AKIAMYOWNKEY00000000", AWS_SESSION_TOKEN="my-token")
     with make_run(tmp_path, shell, "--provider", "s3") as (process, lines):
-        api = read_until(process, lines, "Open ").split("?api=")[1].strip()
+        api, _ = addresses(process, lines)
         body = requests.post(
             f"{api}/upload-tickets",
             json={"filename": "cat.png", "content_type": "image/png", "size": len(PNG)},
@@ -202,3 +201,39 @@ def test_the_callback_is_wired_for_the_dev_bucket_unless_turned_off() -> None:
     assert parse_args(["--no-callback"]).no_callback and not parse_args([]).no_callback
     for env in (api_env({}, [], bucket), api_env({}, [], None, api)):
         assert "OSS_CALLBACK_URL" not in env and "OSS_CALLBACK_PUBKEY_URL_PREFIX" not in env
+
+
+def test_auth_mode_from_the_shell_is_kept_and_said_before_the_address(tmp_path: Path) -> None:
+    """The page sends no credentials: a shell's AUTH_MODE would make every
+    upload fail with "Send your credentials". make run keeps the setting (a
+    developer may be trying auth with curl) and says so where the address is."""
+    shell = child_env(AUTH_MODE="api-key", API_KEYS="my-secret-key-0123456789")
+    with make_run(tmp_path, shell) as (process, lines):
+        api, _ = addresses(process, lines)
+        rules = requests.get(f"{api}/upload-rules", timeout=10)
+    output = "".join(lines)
+    warning = output[output.index("API at") : output.index("Open ")]
+    assert "AUTH_MODE=api-key comes from your shell" in warning
+    assert "env -u AUTH_MODE make run" in warning
+    assert "my-secret-key" not in output
+    assert rules.status_code == 401  # the setting was kept, as the warning says
+
+
+def test_no_warning_without_auth_mode(tmp_path: Path) -> None:
+    from devtools.run import auth_warning
+
+    assert auth_warning({}) is None and auth_warning({"AUTH_MODE": " None "}) is None
+    assert "AUTH_MODE=jwt" in (auth_warning({"AUTH_MODE": "jwt"}) or "")
+
+
+def test_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind((HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with make_run(tmp_path, child_env(), f"--api-port={port}") as (process, lines):
+            assert process.wait(20) == 2
+            lines.extend(process.stdout or [])
+    output = "".join(lines)
+    assert f'Port {port} on {HOST} is in use' in output
+    assert 'make run RUN_ARGS="--api-port PORT"' in output

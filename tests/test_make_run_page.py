@@ -1,0 +1,101 @@
+"""``make run`` as a person starts it: from a fresh copy of the project, with
+the default layout (the dev bucket's objects in ``.dev-bucket/`` inside it),
+and files uploaded one after another in Chromium at a person's pace.
+
+``chalice local``'s own reloader restarted the API on every object the dev
+bucket stored, and dropped the tickets and callbacks in flight; the API now
+restarts on code changes only, which this test also checks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser_helpers import chromium, new_page
+from tests.devbucket_fixtures import free_port, make_png
+from tests.run_helpers import Session, child_env, copy_project
+
+FILES = 30
+PACE_SECONDS = 0.2  # one file picked every 0.2 s: six seconds of uploads
+RELOAD_SECONDS = 20
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "signpost")
+
+
+def test_thirty_uploads_at_a_persons_pace_lose_nothing_and_code_still_reloads(
+    browser: Any, project: Path, tmp_path: Path
+) -> None:
+    ports = f"--api-port {free_port()} --page-port {free_port()} --bucket-port {free_port()}"
+    # -o: the copy shares this checkout's virtualenv; never reinstall into it.
+    run = Session(
+        ["make", "-o", ".venv/.installed", "run", f"RUN_ARGS={ports}"], project, child_env()
+    )
+    try:
+        api = run.line_starting("API at ").split()[2]
+        page_url = run.line_starting("Open ").split()[1]
+        names = [f"photo-{number:02}.png" for number in range(FILES)]
+        for number, name in enumerate(names):
+            (tmp_path / name).write_bytes(make_png(16, 16, (number * 8, 120, 200)))
+
+        with new_page(browser, page_url) as page:
+            page.locator("#status", has_text="Up to 10 MB").wait_for()
+            for name in names:
+                page.set_input_files("#files", str(tmp_path / name))
+                time.sleep(PACE_SECONDS)
+            page.wait_for_function(  # every row done: uploaded, or failed
+                "n => [...document.querySelectorAll('.upload .result')]"
+                ".filter((result) => result.textContent).length === n",
+                arg=FILES,
+            )
+            assert page.locator(".upload .error, .upload .notice").all_inner_texts() == []
+            for name in names:
+                assert page.get_by_role("link", name=f"Download {name}").count() == 1
+
+        stored = sorted(path.name for path in (project / ".dev-bucket").rglob("photo-*.png"))
+        assert stored == names
+        run.wait_for(lambda lines: sum('"event": "upload"' in line for line in lines) == FILES)
+        told = [
+            json.loads(line[line.index("{") :])["filename"]
+            for line in run.lines
+            if '"event": "upload"' in line
+        ]
+        assert sorted(told) == names  # every callback reached the API and was verified
+        assert "Code changed" not in run.output and "Restarting" not in run.output
+
+        # Code reload is kept: a route added to app.py is served a moment later.
+        with (project / "app.py").open("a") as app:
+            app.write(
+                '\n\n@app.route("/reloaded")\ndef reloaded() -> dict:\n    return {"reloaded": True}\n'
+            )
+        deadline = time.monotonic() + RELOAD_SECONDS
+        while not reachable(f"{api}/reloaded"):
+            assert time.monotonic() < deadline, f"app.py was not reloaded:\n{run.output}"
+            time.sleep(0.2)
+        assert "Code changed: restarting the API." in run.output
+    finally:
+        assert run.interrupt() in (0, 2, -2, 130), run.output  # make's own status after Ctrl-C
+    assert re.search(r"^Stopping\.$", run.output, re.MULTILINE), run.output
+
+
+def reachable(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
