@@ -1,36 +1,14 @@
-"""Shared fixtures: a clean environment with test credentials, a fixed clock."""
+"""Shared fixtures: a clean environment with test credentials, the API client, the app's logs."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SECRET = "test-secret-Zq8vY2pL0xN4wB7k"
-OSS_ENV = {
-    "OSS_ACCESS_KEY_ID": "LTAItestkeyid",
-    "OSS_ACCESS_KEY_SECRET": SECRET,
-    "OSS_BUCKET": "signpost-test",
-    "OSS_REGION": "cn-hangzhou",
-}
-FIXED_NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
-FIXED_TOKEN = "9f0c" * 8
-
-# Every variable signpost reads, so a developer's shell cannot leak into a test.
-SIGNPOST_VARIABLES = (
-    "STORAGE_PROVIDER OSS_ACCESS_KEY_ID OSS_ACCESS_KEY_SECRET OSS_SESSION_TOKEN "
-    "ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET ALIBABA_CLOUD_SECURITY_TOKEN "
-    "OSS_BUCKET OSS_REGION OSS_ENDPOINT OSS_SIGNATURE_VERSION S3_BUCKET AWS_REGION "
-    "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN S3_ENDPOINT UPLOAD_DIR "
-    "EXPIRE_SECONDS MAX_UPLOAD_BYTES ALLOWED_CONTENT_TYPES CORS_ALLOW_ORIGIN AUTH_MODE "
-    "API_KEYS JWT_SECRET JWT_JWKS_URL JWT_AUDIENCE JWT_ISSUER OSS_CALLBACK_URL "
-    "OSS_CALLBACK_PUBKEY_URL_PREFIX LEGACY_ROUTE"
-).split()
-
+from tests.support.environment import OSS_ENV, SIGNPOST_VARIABLES, api_client
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
@@ -49,33 +27,6 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     set_env(**{**dict.fromkeys(SIGNPOST_VARIABLES, ""), **OSS_ENV})
     return set_env
-
-
-class FakeClock:
-    """Monotonic seconds that a test moves by hand (``clock.now += 60``)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def chalice_client() -> Any:
-    """A Chalice test client that ignores ``.chalice/config.json``.
-
-    The deployment stages set environment variables of their own (a JWKS URL,
-    ``STORAGE_PROVIDER=s3``); tests set exactly the ones they mean to.
-    """
-    from chalice.test import Client
-
-    from app import app
-
-    return Client(app, project_dir=str(Path(__file__).parent / "no-chalice-project"))
-
-
-def api_client() -> Any:
-    return chalice_client().http
 
 
 @pytest.fixture

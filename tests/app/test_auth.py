@@ -21,7 +21,7 @@ import requests
 import responses
 from chalice.test import Client
 
-from tests.conftest import FakeClock, chalice_client
+from tests.support.environment import FakeClock, chalice_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings

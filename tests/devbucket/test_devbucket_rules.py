@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,67 +15,16 @@ from typing import Any
 import pytest
 import requests
 from alibabacloud_oss_v2.signer.v4 import SignerV4
-from tests.devbucket_fixtures import PNG, RunningBucket, bucket, oss_error, post_form
+from tests.support.devbucket import PNG, RunningBucket, bucket
+from tests.support.forms import encode, later, post, refused, v1_form, v4_form
 
 from devbucket import conditions
-from devbucket.server import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, DEV_BUCKET, DEV_REGION
+from devbucket.server import DEV_ACCESS_KEY_SECRET, DEV_BUCKET, DEV_REGION
 
 __all__ = ["bucket"]
 
 KEY = "uploads/rules/cat.png"
 ORIGIN = "http://127.0.0.1:8080"
-
-
-def encode(document: dict[str, Any]) -> str:
-    return base64.b64encode(json.dumps(document).encode()).decode()
-
-
-def later(seconds: int = 600) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime(
-        "%Y-%m-%dT%H:%M:%S.000Z"
-    )
-
-
-def v1_form(
-    fields: dict[str, str], conditions_: list[Any], secret: str = DEV_ACCESS_KEY_SECRET
-) -> dict[str, str]:
-    policy = encode({"expiration": later(), "conditions": conditions_})
-    signature = base64.b64encode(
-        hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
-    ).decode()
-    return {**fields, "OSSAccessKeyId": DEV_ACCESS_KEY_ID, "policy": policy, "Signature": signature}
-
-
-def v4_form(
-    fields: dict[str, str],
-    conditions_: list[Any],
-    *,
-    region: str = DEV_REGION,
-    when: datetime | None = None,
-) -> dict[str, str]:
-    when = when or datetime.now(timezone.utc)
-    day = when.strftime("%Y%m%d")
-    auth = {
-        "x-oss-signature-version": "OSS4-HMAC-SHA256",
-        "x-oss-credential": f"{DEV_ACCESS_KEY_ID}/{day}/{region}/oss/aliyun_v4_request",
-        "x-oss-date": when.strftime("%Y%m%dT%H%M%SZ"),
-    }
-    policy = encode(
-        {"expiration": later(), "conditions": [*conditions_, *({k: v} for k, v in auth.items())]}
-    )
-    signature = SignerV4()._calc_signature(DEV_ACCESS_KEY_SECRET, day, region, "oss", policy)
-    return {**fields, **auth, "policy": policy, "x-oss-signature": signature}
-
-
-def post(bucket: RunningBucket, form: dict[str, str], content: bytes = PNG, **options: Any) -> Any:
-    return post_form(bucket.url, form, content, **options)
-
-
-def refused(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    got, message = oss_error(response)
-    assert got == code, message
-    return message
 
 
 # -- conditions -----------------------------------------------------------
@@ -309,7 +257,7 @@ def test_an_unknown_key_is_not_found(bucket: RunningBucket) -> None:
 
 
 def test_cors_preflight_and_answers_for_the_pages_origin(tmp_path: Any) -> None:
-    from tests.devbucket_fixtures import start_bucket
+    from tests.support.devbucket import start_bucket
 
     running = start_bucket(tmp_path / "b", frozenset({ORIGIN}))
     try:

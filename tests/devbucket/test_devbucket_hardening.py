@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from tests.devbucket_fixtures import (
+from tests.support.devbucket import (
     HOST,
     PNG,
     RunningBucket,
@@ -29,7 +29,7 @@ from tests.devbucket_fixtures import (
     issue_ticket,
     start_bucket,
 )
-from tests.test_devbucket_rules import post, refused, v1_form
+from tests.support.forms import post, refused, v1_form
 
 from devbucket import forms
 

@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
-from tests.devbucket_fixtures import (
+from tests.support.devbucket import (
     PNG,
     RunningBucket,
     assert_refused,

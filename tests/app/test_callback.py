@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.hashes import MD5
 
 from chalicelib import callback, handlers
 from chalicelib.errors import NotConfigured
-from tests.conftest import FakeClock, api_client
+from tests.support.environment import FakeClock, api_client
 
 KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 # Deployed behind API Gateway's stage `api`: OSS calls, and signs, this path.

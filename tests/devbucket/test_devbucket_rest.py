@@ -18,7 +18,7 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.devbucket_fixtures import (
+from tests.support.devbucket import (
     PNG,
     RunningBucket,
     issue_ticket,

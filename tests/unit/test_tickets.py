@@ -13,8 +13,8 @@ from alibabacloud_oss_v2.signer.v4 import SignerV4
 from chalicelib import handlers
 from chalicelib.errors import InvalidFilename, NotConfigured
 from chalicelib.keys import content_disposition
-from tests.conftest import FIXED_NOW, FIXED_TOKEN, OSS_ENV, SECRET
-from tests.ticket_helpers import assert_every_field_bound, decode_policy
+from tests.support.environment import FIXED_NOW, FIXED_TOKEN, OSS_ENV, SECRET
+from tests.support.tickets import assert_every_field_bound, decode_policy
 
 
 def ticket(body: str, env: dict[str, str] | None = None) -> dict:

@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.devbucket_fixtures import HOST, free_port
-from tests.run_helpers import PROJECT, Session, child_env, copy_project
+from tests.support.devbucket import HOST, free_port
+from tests.support.run import PROJECT, Session, child_env, copy_project
 
 SHELLS = {"sh", "bash", "shell", "console"}
 TAGS = {"cloud", "server", "skip"}

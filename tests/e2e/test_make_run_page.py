@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser_helpers import chromium, new_page
-from tests.devbucket_fixtures import free_port, make_png
-from tests.run_helpers import Session, child_env, copy_project
+from tests.support.browser import chromium, new_page
+from tests.support.devbucket import free_port, make_png
+from tests.support.run import Session, child_env, copy_project
 
 FILES = 30
 PACE_SECONDS = 0.2  # one file picked every 0.2 s: six seconds of uploads

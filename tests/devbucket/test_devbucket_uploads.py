@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import requests
-from tests.conftest import api_client
-from tests.devbucket_fixtures import (
+from tests.support.environment import api_client
+from tests.support.devbucket import (
     PNG,
     RunningBucket,
     assert_refused,

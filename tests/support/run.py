@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 # Every storage, CORS and auth setting a developer's shell may carry.
 SETTING_PREFIXES = (
     "OSS_",

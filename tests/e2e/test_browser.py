@@ -29,8 +29,8 @@ from devtools.run import (
     stop_api,
     wait_until_listening,
 )
-from tests.browser_helpers import chromium, new_page
-from tests.devbucket_fixtures import HOST, PNG, RunningBucket, free_port, start_bucket
+from tests.support.browser import chromium, new_page
+from tests.support.devbucket import HOST, PNG, RunningBucket, free_port, start_bucket
 
 RULES = "Up to 10 MB: PNG, JPEG, GIF, WebP or PDF"
 MB = 1024**2

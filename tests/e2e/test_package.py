@@ -23,7 +23,7 @@ import yaml
 
 from chalicelib.settings import load_oss, load_s3, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).with_name("chalice")
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = ("dev", "prod")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.devbucket_fixtures import RunningBucket, start_bucket
+from tests.support.devbucket import RunningBucket, start_bucket
 
 from conformance import run
 from conformance.cases import (
@@ -32,7 +32,7 @@ from conformance.cases import (
 )
 from conformance.targets import Target, targets
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 TARGETS = {"OSS V4": "oss", "OSS V1": "oss", "S3": "s3"}
 
 

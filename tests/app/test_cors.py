@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.conftest import chalice_client
+from tests.support.environment import chalice_client
 
 from chalicelib import handlers
 

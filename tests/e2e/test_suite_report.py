@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import INSTALL_HINT, require_chromium
+from tests.support.browser import INSTALL_HINT, require_chromium
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_the_last_lines_name_each_skipped_test_and_its_reason(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_the_last_lines_name_each_skipped_test_and_its_reason(tmp_path: Path) ->
         f"{INSTALL_HINT!r})\n"
     )
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(PROJECT / "pytest.ini"), str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-c", str(PROJECT / "pyproject.toml"), str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.errors import NotConfigured
 from chalicelib.settings import load_oss, load_settings
 from chalicelib.signers import derive_key
-from tests.conftest import OSS_ENV
+from tests.support.environment import OSS_ENV
 
 
 def test_the_same_values_give_the_same_parsed_settings() -> None:

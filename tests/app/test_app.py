@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import OSS_ENV, SECRET, api_client
-from tests.ticket_helpers import assert_every_field_bound
+from tests.support.environment import OSS_ENV, SECRET, api_client
+from tests.support.tickets import assert_every_field_bound
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC_REFUSALS = {
     (400, "InvalidRequest"), (400, "UnknownField"), (400, "InvalidFilename"),
     (400, "InvalidContentType"), (415, "UnsupportedContentType"), (400, "ContentTypeMismatch"),

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.devbucket_fixtures import HOST, PNG, free_port, post_form
-from tests.run_helpers import child_env
+from tests.support.devbucket import HOST, PNG, free_port, post_form
+from tests.support.run import child_env
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from tests.devbucket_fixtures import (
+from tests.support.devbucket import (
     HOST,
     PNG,
     RunningBucket,
@@ -30,7 +30,7 @@ from tests.devbucket_fixtures import (
     oss_error,
     post_form,
 )
-from tests.test_devbucket_rules import post, refused, v1_form
+from tests.support.forms import post, refused, v1_form
 
 from chalicelib import callback as function_callback
 from devbucket import callback as bucket_callback
