@@ -40,10 +40,13 @@ def ratios(t: dict[str, Stats], cold: dict[str, dict[str, Any]]) -> dict[str, fl
             cold, "app", "chalice", "cpu_ms"
         ),
         "import_app_over_chalice_mb": cold["app"]["peak_rss_mb"] - cold["chalice"]["peak_rss_mb"],
-        "import_boto3_app_over_chalice_ms": coldstart.paired_difference(cold, "boto3_app", "chalice"),
+        "import_boto3_app_over_chalice_ms": coldstart.paired_difference(
+            cold, "boto3_app", "chalice"
+        ),
         "import_boto3_app_over_chalice_mb": cold["boto3_app"]["peak_rss_mb"]
         - cold["chalice"]["peak_rss_mb"],
-        "first_ticket_boto3_over_app_ms": cold["boto3_app_first"]["wall_ms"] / cold["app_first"]["wall_ms"],
+        "first_ticket_boto3_over_app_ms": cold["boto3_app_first"]["wall_ms"]
+        / cold["app_first"]["wall_ms"],
         "first_ticket_boto3_over_app_mb": cold["boto3_app_first"]["peak_rss_mb"]
         / cold["app_first"]["peak_rss_mb"],
     }

@@ -100,13 +100,19 @@ def botocore_post(ticket: Ticket) -> Callable[[], dict[str, Any]]:
     )
     names = ("Content-Type", "Content-Disposition", "success_action_status")
     fields = {name: ticket.fields[name] for name in names}
-    conditions = [*({name: value} for name, value in fields.items()), ["content-length-range", SIZE, SIZE]]
+    conditions = [
+        *({name: value} for name, value in fields.items()),
+        ["content-length-range", SIZE, SIZE],
+    ]
 
     def run() -> dict[str, Any]:
         # botocore adds to both arguments, so each call gets fresh copies.
         return client.generate_presigned_post(
-            Bucket=S3["S3_BUCKET"], Key=ticket.key, Fields=dict(fields),
-            Conditions=list(conditions), ExpiresIn=600,
+            Bucket=S3["S3_BUCKET"],
+            Key=ticket.key,
+            Fields=dict(fields),
+            Conditions=list(conditions),
+            ExpiresIn=600,
         )
 
     return run
@@ -161,5 +167,10 @@ def all_cases() -> list[Case]:
         Case("chalice_ticket", "bare Chalice route, ticket-sized answer", bare),
         Case("seed_sample", "seed sample get_token (V1)", seed_sample.get_token),
         Case("botocore", "botocore generate_presigned_post", botocore_post(s3_ticket)),
-        Case("usual_handler", "boto3 Chalice app: Lambda event", lambda_call(usual_app.app), use_env(S3)),
+        Case(
+            "usual_handler",
+            "boto3 Chalice app: Lambda event",
+            lambda_call(usual_app.app),
+            use_env(S3),
+        ),
     ]

@@ -154,7 +154,10 @@ def modules_over_chalice() -> list[str]:
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=ROOT, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.split()

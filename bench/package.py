@@ -27,7 +27,10 @@ def build(stage: str, out_dir: Path) -> Path:
     chalice = Path(sys.executable).with_name("chalice")
     subprocess.run(
         [str(chalice), "package", "--stage", stage, str(out_dir)],
-        cwd=ROOT, env=env, check=True, capture_output=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return out_dir / "deployment.zip"
 

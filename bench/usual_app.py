@@ -34,6 +34,9 @@ def upload_ticket() -> dict[str, Any]:
         Bucket=os.environ["S3_BUCKET"],
         Key=key,
         Fields={"Content-Type": body["content_type"]},
-        Conditions=[{"Content-Type": body["content_type"]}, ["content-length-range", 1, body["size"]]],
+        Conditions=[
+            {"Content-Type": body["content_type"]},
+            ["content-length-range", 1, body["size"]],
+        ],
         ExpiresIn=600,
     )

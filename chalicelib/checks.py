@@ -92,8 +92,7 @@ def check_content_type(content_type: str, filename: str, allowed: Collection[str
     media_type = content_type.lower()
     if not is_allowed(media_type, allowed):
         raise UnsupportedContentType(
-            f"Files of type {media_type} are not accepted. "
-            f"Accepted: {', '.join(allowed)}."
+            f"Files of type {media_type} are not accepted. Accepted: {', '.join(allowed)}."
         )
     expected = types_for_extension(filename)
     if expected is not None and media_type not in expected:
@@ -119,7 +118,8 @@ def check_ticket_request(body: dict[str, Any], settings: Settings) -> TicketRequ
     if unknown:
         raise UnknownField(
             f"Unknown field {unknown[0][:64]!r}; a request has only "
-            + ", ".join(REQUEST_FIELDS) + "."
+            + ", ".join(REQUEST_FIELDS)
+            + "."
         )
     filename, content_type = body.get("filename"), body.get("content_type")
     if not isinstance(filename, str) or not isinstance(content_type, str):

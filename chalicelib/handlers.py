@@ -95,9 +95,7 @@ def upload_ticket(
     if callback_url:
         from .callback import callback_fields  # only deployments with a callback pay for it
 
-        extra = callback_fields(
-            callback_url, request.filename, user, ticket_expiry(now, settings)
-        )
+        extra = callback_fields(callback_url, request.filename, user, ticket_expiry(now, settings))
     ticket = issue_ticket(
         request, settings, target, now=now, token=token(), user=user, extra_fields=extra
     )

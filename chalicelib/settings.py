@@ -302,7 +302,9 @@ def load_oss_credentials(env: Env) -> Credentials:
 def load_oss(env: Env, signature_version: str | None = None) -> OssSettings:
     """OSS settings; ``signature_version`` overrides ``OSS_SIGNATURE_VERSION``."""
     bucket = _matching(env, "OSS_BUCKET", _BUCKET_NAME)
-    version = signature_version or _choice(env, "OSS_SIGNATURE_VERSION", "v4", OSS_SIGNATURE_VERSIONS)
+    version = signature_version or _choice(
+        env, "OSS_SIGNATURE_VERSION", "v4", OSS_SIGNATURE_VERSIONS
+    )
     endpoint = _get(env, "OSS_ENDPOINT")
     # V4 signs with the region; the default endpoint is built from it.
     region = _matching(env, "OSS_REGION", _REGION) if version == "v4" or not endpoint else None
@@ -342,7 +344,9 @@ def load_s3(env: Env) -> S3Settings:
         bucket=bucket,
         region=region,
         url=url.rstrip("/"),
-        credentials=_credentials(env, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+        credentials=_credentials(
+            env, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
+        ),
     )
 
 

@@ -124,7 +124,9 @@ class Presented:
 
 
 def _malformed(scheme: RestScheme, reason: str) -> ServiceError:
-    return ServiceError(400, scheme.malformed_code, f"The Authorization header is malformed: {reason}")
+    return ServiceError(
+        400, scheme.malformed_code, f"The Authorization header is malformed: {reason}"
+    )
 
 
 def presented_in_header(scheme: RestScheme, request: Request) -> Presented:

@@ -167,8 +167,7 @@ class DevBucketServer(ThreadingHTTPServer):
         error = ServiceError(
             503,
             "ServiceUnavailable",
-            f"The dev bucket serves {self.config.max_connections} connections at once; "
-            "try again.",
+            f"The dev bucket serves {self.config.max_connections} connections at once; try again.",
         )
         body = service.error_document(error, secrets.token_hex(12).upper(), self.url)
         head = (
@@ -224,7 +223,6 @@ class DevBucketServer(ThreadingHTTPServer):
         status, document = service.success(fields, bucket, key, location, etag)
         headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
         return _Answer(status, document, headers)
-
 
     def delete_object(self, request: rest_auth.Request) -> _Answer:
         """DeleteObject: a signed ``DELETE /<key>``; ``204`` whether or not the key was there."""

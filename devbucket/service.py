@@ -219,9 +219,7 @@ def signing_key(scheme: V4Scheme, secret: str, scope: list[str]) -> bytes:
     return key
 
 
-def verify_v4(
-    fields: Mapping[str, str], bucket: Bucket, now: datetime, scheme: V4Scheme
-) -> str:
+def verify_v4(fields: Mapping[str, str], bucket: Bucket, now: datetime, scheme: V4Scheme) -> str:
     """The V4 signature of the form's policy; the access key id that signed it."""
     if fields.get(scheme.algorithm_field) != scheme.algorithm:
         raise invalid_argument(f"{scheme.algorithm_field} must be {scheme.algorithm}.")

@@ -149,9 +149,7 @@ def check_real_bucket(provider: str, env: Mapping[str, str]) -> str:
     try:
         return load_s3(env).bucket if provider == "s3" else load_oss(env).bucket
     except NotConfigured as error:
-        raise Refusal(
-            f"Real {provider.upper()} settings are incomplete: {error.message}"
-        ) from None
+        raise Refusal(f"Real {provider.upper()} settings are incomplete: {error.message}") from None
 
 
 def dev_bucket_env(provider: str, bucket_url: str) -> dict[str, str]:
@@ -224,8 +222,15 @@ def chalice_command(host: str, port: int) -> list[str]:
     # --no-autoreload: chalice's reloader restarts on any file under the
     # project, the dev bucket's uploads included; ApiServer reloads on code.
     return [
-        str(chalice), "local", "--no-autoreload",
-        "--host", host, "--port", str(port), "--stage", "local",
+        str(chalice),
+        "local",
+        "--no-autoreload",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--stage",
+        "local",
     ]
 
 

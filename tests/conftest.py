@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.environment import OSS_ENV, SIGNPOST_VARIABLES, api_client
 
+
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """The process environment with only the OSS test settings.

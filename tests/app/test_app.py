@@ -17,9 +17,14 @@ from tests.support.tickets import assert_every_field_bound
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_REFUSALS = {
-    (400, "InvalidRequest"), (400, "UnknownField"), (400, "InvalidFilename"),
-    (400, "InvalidContentType"), (415, "UnsupportedContentType"), (400, "ContentTypeMismatch"),
-    (413, "EntityTooLarge"), (400, "InvalidSize"),
+    (400, "InvalidRequest"),
+    (400, "UnknownField"),
+    (400, "InvalidFilename"),
+    (400, "InvalidContentType"),
+    (415, "UnsupportedContentType"),
+    (400, "ContentTypeMismatch"),
+    (413, "EntityTooLarge"),
+    (400, "InvalidSize"),
 }
 JSON = {"content-type": "application/json"}
 SEED_ROUTE = "/get_post_signature_for_oss_upload"
@@ -32,7 +37,9 @@ def post(api: Any, body: object, headers: dict[str, str] | None = None) -> tuple
 
 
 def test_a_good_request_gets_a_ticket(env: Any, api: Any) -> None:
-    status, headers, answer = post(api, {"filename": "cat.png", "content_type": "image/png", "size": 5})
+    status, headers, answer = post(
+        api, {"filename": "cat.png", "content_type": "image/png", "size": 5}
+    )
     assert status == 200
     assert headers["Cache-Control"] == "no-store"
     assert headers["Content-Type"] == "application/json"
@@ -53,12 +60,20 @@ def test_text_plain_bodies_are_read_as_json(env: Any, api: Any) -> None:
         ("{", 400, "InvalidRequest"),
         ([], 400, "InvalidRequest"),
         ({"filename": "cat.png"}, 400, "InvalidRequest"),
-        ({"filename": "cat.png", "content_type": "image/png", "acl": "public-read"}, 400, "UnknownField"),
+        (
+            {"filename": "cat.png", "content_type": "image/png", "acl": "public-read"},
+            400,
+            "UnknownField",
+        ),
         ({"filename": "../cat.png", "content_type": "image/png"}, 400, "InvalidFilename"),
         ({"filename": "cat.png", "content_type": "image/png; x=1"}, 400, "InvalidContentType"),
         ({"filename": "cat.html", "content_type": "text/html"}, 415, "UnsupportedContentType"),
         ({"filename": "cat.png", "content_type": "application/pdf"}, 400, "ContentTypeMismatch"),
-        ({"filename": "cat.png", "content_type": "image/png", "size": 10**9}, 413, "EntityTooLarge"),
+        (
+            {"filename": "cat.png", "content_type": "image/png", "size": 10**9},
+            413,
+            "EntityTooLarge",
+        ),
         ({"filename": "cat.png", "content_type": "image/png", "size": True}, 400, "InvalidSize"),
     ],
 )
@@ -85,7 +100,9 @@ def test_a_missing_setting_is_503_naming_it(env: Any, api: Any, app_logs: list) 
 def test_an_unknown_auth_mode_is_503_on_every_route(env: Any, api: Any, path: str) -> None:
     env(AUTH_MODE="basic", LEGACY_ROUTE="on")
     body = json.dumps({"filename": "cat.png", "content_type": "image/png"})
-    response = api.post(path, headers=JSON, body=body) if path == "/upload-tickets" else api.get(path)
+    response = (
+        api.post(path, headers=JSON, body=body) if path == "/upload-tickets" else api.get(path)
+    )
     assert response.status_code == 503
     assert json.loads(response.body)["error"]["code"] == "NotConfigured"
     assert "AUTH_MODE" in json.loads(response.body)["error"]["message"]
@@ -139,16 +156,32 @@ def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
 
 
 @pytest.mark.parametrize("version", ["v4", "v1"])
-def test_the_secret_is_in_no_answer_and_no_log(env: Any, api: Any, app_logs: list, version: str) -> None:
+def test_the_secret_is_in_no_answer_and_no_log(
+    env: Any, api: Any, app_logs: list, version: str
+) -> None:
     env(OSS_SIGNATURE_VERSION=version, OSS_SESSION_TOKEN="session-token-value", LEGACY_ROUTE="on")
     answers = [
-        api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})),
-        api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "text/x"})),
+        api.post(
+            "/upload-tickets",
+            headers=JSON,
+            body=json.dumps({"filename": "a.png", "content_type": "image/png"}),
+        ),
+        api.post(
+            "/upload-tickets",
+            headers=JSON,
+            body=json.dumps({"filename": "a.png", "content_type": "text/x"}),
+        ),
         api.post("/upload-tickets", headers=JSON, body="{oops"),
         api.get(SEED_ROUTE),
     ]
     env(OSS_REGION="")
-    answers.append(api.post("/upload-tickets", headers=JSON, body=json.dumps({"filename": "a.png", "content_type": "image/png"})))
+    answers.append(
+        api.post(
+            "/upload-tickets",
+            headers=JSON,
+            body=json.dumps({"filename": "a.png", "content_type": "image/png"}),
+        )
+    )
     assert [a.status_code for a in answers] == [200, 415, 400, 200, 503]
     for answer in answers:
         assert SECRET not in answer.body.decode()
@@ -169,8 +202,10 @@ def test_the_settings_repr_hides_the_secret() -> None:
 @pytest.mark.parametrize(
     "env_values, secrets",
     [
-        ({"AUTH_MODE": "api-key", "API_KEYS": "key-one-secret,key-two-secret"},
-         ["key-one-secret", "key-two-secret"]),
+        (
+            {"AUTH_MODE": "api-key", "API_KEYS": "key-one-secret,key-two-secret"},
+            ["key-one-secret", "key-two-secret"],
+        ),
         ({"AUTH_MODE": "jwt", "JWT_SECRET": "j" * 40}, ["j" * 40]),
     ],
 )
@@ -187,10 +222,7 @@ HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibab
 
 
 def test_importing_app_loads_no_heavy_library() -> None:
-    probe = (
-        "import sys, app; "
-        f"print([m for m in {HEAVY!r} if m in sys.modules])"
-    )
+    probe = f"import sys, app; print([m for m in {HEAVY!r} if m in sys.modules])"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -200,17 +232,24 @@ def test_importing_app_loads_no_heavy_library() -> None:
 # Arbitrary JSON, and arbitrary strings where a field is expected.
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
     max_leaves=8,
 )
-ticket_bodies = st.fixed_dictionaries(
-    {},
-    optional={
-        "filename": st.text() | json_values,
-        "content_type": st.sampled_from(["image/png", "IMAGE/JPEG", "application/pdf"]) | st.text(),
-        "size": st.integers() | json_values,
-    },
-) | st.dictionaries(st.text(), json_values) | json_values
+ticket_bodies = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "filename": st.text() | json_values,
+            "content_type": st.sampled_from(["image/png", "IMAGE/JPEG", "application/pdf"])
+            | st.text(),
+            "size": st.integers() | json_values,
+        },
+    )
+    | st.dictionaries(st.text(), json_values)
+    | json_values
+)
 
 API = api_client()
 

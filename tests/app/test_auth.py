@@ -206,8 +206,16 @@ def test_keys_are_fetched_once_for_many_tokens(
         ({"sub": ""}, "subject"),
         ({"sub": 42}, ""),
     ],
-    ids=["expired", "expired-beyond-leeway", "nbf-future", "iat-future", "no-exp", "no-sub",
-         "empty-sub", "number-sub"],
+    ids=[
+        "expired",
+        "expired-beyond-leeway",
+        "nbf-future",
+        "iat-future",
+        "no-exp",
+        "no-sub",
+        "empty-sub",
+        "number-sub",
+    ],
 )
 def test_token_claims_refused(
     jwks_mode: Any, client: Client, claims: dict[str, Any], words: str
@@ -283,8 +291,14 @@ def test_bad_signatures_refused(jwks_mode: Any, client: Client) -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["not-a-jwt", "a.b.c", "a..", "\u00e9.\ud800.x", b64url(b"[" * 50_000) + ".e30.",
-     unsigned_token({"alg": "RS256", "kid": ["k1"]}, {})],
+    [
+        "not-a-jwt",
+        "a.b.c",
+        "a..",
+        "\u00e9.\ud800.x",
+        b64url(b"[" * 50_000) + ".e30.",
+        unsigned_token({"alg": "RS256", "kid": ["k1"]}, {}),
+    ],
     ids=["word", "three-words", "empty-parts", "lone-surrogate", "deep-header", "kid-list"],
 )
 def test_malformed_tokens_refused(jwks_mode: Any, client: Client, token: str) -> None:
@@ -362,9 +376,22 @@ def test_rotation_picked_up_with_exactly_one_refetch(
         {"body": json.dumps(key_set(public_jwk(RSA_KEY, "k1"))) + " " * auth.JWKS_MAX_BYTES},
         {"body": "", "status": 302, "headers": {"Location": "http://plain.example.com/jwks"}},
     ],
-    ids=["connect-timeout", "read-timeout", "refused", "http-502", "html", "keys-not-list",
-         "not-object", "no-keys", "oct-key", "broken-rsa", "encryption-key", "deep-json",
-         "too-large", "redirect"],
+    ids=[
+        "connect-timeout",
+        "read-timeout",
+        "refused",
+        "http-502",
+        "html",
+        "keys-not-list",
+        "not-object",
+        "no-keys",
+        "oct-key",
+        "broken-rsa",
+        "encryption-key",
+        "deep-json",
+        "too-large",
+        "redirect",
+    ],
 )
 def test_unreadable_jwks_is_503_and_not_hammered(
     jwks_mode: responses.RequestsMock, client: Client, clock: FakeClock, failure: dict[str, Any]
@@ -555,8 +582,9 @@ ticket_requests = st.fixed_dictionaries(
     {
         "filename": st.one_of(
             st.sampled_from(TRICKY_NAMES),
-            st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs")), min_size=1, max_size=30)
-            .map(lambda name: name.strip() + ".png"),
+            st.text(
+                st.characters(exclude_categories=("Cc", "Cf", "Cs")), min_size=1, max_size=30
+            ).map(lambda name: name.strip() + ".png"),
         ),
         "content_type": st.sampled_from(["image/png", "image/png", "application/pdf", "bob/x"]),
     },
@@ -594,19 +622,24 @@ def forged_tokens() -> st.SearchStrategy[str]:
     now = int(time.time())
     return st.one_of(
         st.text(max_size=40),
-        st.sampled_from([
-            make_token(OTHER_RSA_KEY),
-            make_token(exp=now - 3600),
-            make_token(kid="unknown"),
-            unsigned_token({"alg": "none", "kid": "k1"}, {"sub": "alice", "exp": now + 300}),
-            make_token(SECRET, "HS256"),
-            API_KEY[:-1],
-            API_KEY + "x",
-            API_KEY.upper(),
-        ]),
+        st.sampled_from(
+            [
+                make_token(OTHER_RSA_KEY),
+                make_token(exp=now - 3600),
+                make_token(kid="unknown"),
+                unsigned_token({"alg": "none", "kid": "k1"}, {"sub": "alice", "exp": now + 300}),
+                make_token(SECRET, "HS256"),
+                API_KEY[:-1],
+                API_KEY + "x",
+                API_KEY.upper(),
+            ]
+        ),
         # One character of the header or payload changed: the signed text differs.
-        st.builds(lambda i, c: ALICE[:i] + c + ALICE[i + 1:],
-                  st.integers(0, 150), st.sampled_from("AQgw_-.")).filter(lambda t: t != ALICE),
+        st.builds(
+            lambda i, c: ALICE[:i] + c + ALICE[i + 1 :],
+            st.integers(0, 150),
+            st.sampled_from("AQgw_-."),
+        ).filter(lambda t: t != ALICE),
     )
 
 
@@ -616,8 +649,11 @@ def forged_tokens() -> st.SearchStrategy[str]:
         st.none(),
         st.text(max_size=40),
         st.builds("Bearer {}".format, forged_tokens()),
-        st.builds("{} {}".format, st.sampled_from(["Bearer", "bearer", "Basic", "Token", ""]),
-                  forged_tokens()),
+        st.builds(
+            "{} {}".format,
+            st.sampled_from(["Bearer", "bearer", "Basic", "Token", ""]),
+            forged_tokens(),
+        ),
         st.just("Bearer " + ALICE),
         st.just("Bearer " + API_KEY),
     ),

@@ -72,8 +72,9 @@ def sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
     return base64.b64encode(key.sign(message, padding.PKCS1v15(), MD5())).decode("ascii")
 
 
-def headers_for(key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH,
-                key_url: str = KEY_URL) -> dict[str, str]:
+def headers_for(
+    key: rsa.RSAPrivateKey, body: bytes, target: bytes = SIGNED_PATH, key_url: str = KEY_URL
+) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "x-oss-pub-key-url": base64.b64encode(key_url.encode("ascii")).decode("ascii"),
@@ -135,7 +136,7 @@ def test_signed_call_is_answered_with_json_and_logged(private_key, key_server, l
     body = body_for(filename='my "cat" ${object} 猫.png')
     response = post(body, headers_for(private_key, body))
     assert response.status_code == 200
-    key = "uploads/alice/0123456789abcdef0123456789abcdef/my \"cat\" ${object} 猫.png"
+    key = 'uploads/alice/0123456789abcdef0123456789abcdef/my "cat" ${object} 猫.png'
     assert json.loads(response.body) == {"status": "ok", "key": key}
     messages = [record.getMessage() for record in logs.records]
     uploads = [json.loads(line) for line in messages if '"event": "upload"' in line]
@@ -465,9 +466,13 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
     fields = ticket(filename, user="alice")["fields"]
     template = json.loads(base64.b64decode(fields["callback"]))["callbackBody"]
     values = {
-        "bucket": "signpost-test", "object": "uploads/alice/x/" + filename, "etag": '"ETAG"',
-        "size": "1234", "mimeType": "image/png",
-        "x:filename": fields["x:filename"], "x:user": fields["x:user"],
+        "bucket": "signpost-test",
+        "object": "uploads/alice/x/" + filename,
+        "etag": '"ETAG"',
+        "size": "1234",
+        "mimeType": "image/png",
+        "x:filename": fields["x:filename"],
+        "x:user": fields["x:user"],
         "x:expires": fields["x:expires"],
     }
     body = re.sub(r"\$\{([^}]+)\}", lambda m: json.dumps(values[m.group(1)]), template).encode()
@@ -475,7 +480,6 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
     assert response.status_code == 200
     assert json.loads(response.body)["key"] == "uploads/alice/x/" + filename
     assert f'"filename": {json.dumps(filename)}' in logs.text  # escaped: one line, always
-
 
 
 def test_ticket_with_a_bad_callback_url_is_not_configured(monkeypatch):
@@ -515,22 +519,23 @@ def test_a_callback_long_after_its_ticket_expired_is_stale(
     if not accepted:
         assert refused(response)
         assert any(
-            "stale" in r.getMessage() or "no ticket expiry" in r.getMessage()
-            for r in logs.records
+            "stale" in r.getMessage() or "no ticket expiry" in r.getMessage() for r in logs.records
         )
 
 
 def test_the_key_cache_keeps_a_few_keys_at_most(private_key, monkeypatch, clock):
     monkeypatch.setenv("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000/keys/")
     body = body_for()
-    urls = [f"http://127.0.0.1:9000/keys/{number}.pem" for number in range(3 * callback.MAX_CACHED_KEYS)]
+    urls = [
+        f"http://127.0.0.1:9000/keys/{number}.pem" for number in range(3 * callback.MAX_CACHED_KEYS)
+    ]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(re.compile(r"http://127\.0\.0\.1:9000/keys/.*"), body=pem(private_key))
         for url in urls:
             clock.now += callback.KEY_FETCH_INTERVAL  # past the fetch limit, each time
             assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
         assert len(rsps.calls) == len(urls)
-        for url in urls[-callback.MAX_CACHED_KEYS:]:  # the newest are kept
+        for url in urls[-callback.MAX_CACHED_KEYS :]:  # the newest are kept
             assert post(body, headers_for(private_key, body, key_url=url)).status_code == 200
         assert len(rsps.calls) == len(urls)
         clock.now += callback.KEY_FETCH_INTERVAL

@@ -31,9 +31,17 @@ ENV_SECRET = "fc-environment-secret-Pq27"
 ORIGIN = "https://app.example.com"
 # Prefixes and names of everything signpost reads, cleared before each test.
 OWN_PREFIXES = ("OSS_", "ALIBABA_CLOUD_", "AWS_", "S3_", "JWT_")
-OWN_NAMES = ("STORAGE_PROVIDER", "UPLOAD_DIR", "EXPIRE_SECONDS", "MAX_UPLOAD_BYTES",
-             "ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGIN", "AUTH_MODE", "API_KEYS",
-             "LEGACY_ROUTE")
+OWN_NAMES = (
+    "STORAGE_PROVIDER",
+    "UPLOAD_DIR",
+    "EXPIRE_SECONDS",
+    "MAX_UPLOAD_BYTES",
+    "ALLOWED_CONTENT_TYPES",
+    "CORS_ALLOW_ORIGIN",
+    "AUTH_MODE",
+    "API_KEYS",
+    "LEGACY_ROUTE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,39 +71,46 @@ def fc_event(
         text = base64.b64encode(body).decode("ascii")
     else:
         text = body.decode("utf-8")
-    return json.dumps({
-        "version": "v1",
-        "rawPath": quote(path),
-        "body": text,
-        "isBase64Encoded": base64_body,
-        "headers": {"Host": "abc123.cn-hangzhou.fcapp.run", "User-Agent": "Mozilla/5.0",
-                    **(headers or {})},
-        "queryParameters": query or {},
-        "requestContext": {
-            "accountId": "1234567890123456",
-            "domainName": "abc123.cn-hangzhou.fcapp.run",
-            "domainPrefix": "abc123",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "Mozilla/5.0",
+    return json.dumps(
+        {
+            "version": "v1",
+            "rawPath": quote(path),
+            "body": text,
+            "isBase64Encoded": base64_body,
+            "headers": {
+                "Host": "abc123.cn-hangzhou.fcapp.run",
+                "User-Agent": "Mozilla/5.0",
+                **(headers or {}),
             },
-            "requestId": "1-6743a1b2-0123456789abcdef",
-            "time": "2026-11-24T12:00:00Z",
-            "timeEpoch": "1795521600000",
-        },
-    }).encode("utf-8")
+            "queryParameters": query or {},
+            "requestContext": {
+                "accountId": "1234567890123456",
+                "domainName": "abc123.cn-hangzhou.fcapp.run",
+                "domainPrefix": "abc123",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.7",
+                    "userAgent": "Mozilla/5.0",
+                },
+                "requestId": "1-6743a1b2-0123456789abcdef",
+                "time": "2026-11-24T12:00:00Z",
+                "timeEpoch": "1795521600000",
+            },
+        }
+    ).encode("utf-8")
 
 
-def fc_context(key_id: str = CONTEXT_KEY_ID, secret: str = CONTEXT_SECRET,
-               token: str = CONTEXT_TOKEN) -> SimpleNamespace:
+def fc_context(
+    key_id: str = CONTEXT_KEY_ID, secret: str = CONTEXT_SECRET, token: str = CONTEXT_TOKEN
+) -> SimpleNamespace:
     """FC's Python context (3.10 runtime): the role's temporary keys included."""
     return SimpleNamespace(
         request_id="1-6743a1b2-0123456789abcdef",
-        credentials=SimpleNamespace(access_key_id=key_id, access_key_secret=secret,
-                                    security_token=token),
+        credentials=SimpleNamespace(
+            access_key_id=key_id, access_key_secret=secret, security_token=token
+        ),
         function=SimpleNamespace(name="signpost", handler="fc.handler", memory=256, timeout=10),
         region=REGION,
         account_id="1234567890123456",
@@ -107,8 +122,13 @@ NO_CREDENTIALS = SimpleNamespace(request_id="1-6743a1b2-ffff", region=REGION)  #
 
 def ticket_request(body: dict[str, Any] | None = None, *, base64_body: bool = False) -> bytes:
     payload = json.dumps(body or {"filename": "cat.png", "content_type": "image/png", "size": 512})
-    return fc_event("POST", "/upload-tickets", payload.encode(), base64_body=base64_body,
-                    headers={"Content-Type": "application/json", "Origin": ORIGIN})
+    return fc_event(
+        "POST",
+        "/upload-tickets",
+        payload.encode(),
+        base64_body=base64_body,
+        headers={"Content-Type": "application/json", "Origin": ORIGIN},
+    )
 
 
 def call(event: bytes, context: Any) -> tuple[dict[str, Any], Any]:
@@ -203,10 +223,16 @@ def test_one_requests_keys_do_not_reach_the_next() -> None:
     [
         ({"filename": "../cat.png", "content_type": "image/png"}, 400, "InvalidFilename"),
         ({"filename": "cat.png", "content_type": "application/pdf"}, 400, "ContentTypeMismatch"),
-        ({"filename": "cat.png", "content_type": "image/png", "size": 10**12}, 413,
-         "EntityTooLarge"),
-        ({"filename": "cat.png", "content_type": "image/png", "colour": "red"}, 400,
-         "UnknownField"),
+        (
+            {"filename": "cat.png", "content_type": "image/png", "size": 10**12},
+            413,
+            "EntityTooLarge",
+        ),
+        (
+            {"filename": "cat.png", "content_type": "image/png", "colour": "red"},
+            400,
+            "UnknownField",
+        ),
     ],
 )
 @pytest.mark.parametrize("base64_body", [False, True], ids=["text", "base64"])
@@ -222,19 +248,28 @@ def test_refusals_keep_the_spec_shape(
 
 
 def test_a_body_that_is_not_json_is_a_400() -> None:
-    event = fc_event("POST", "/upload-tickets", b"\xff\xfenot json", base64_body=True,
-                     headers={"Content-Type": "application/json"})
+    event = fc_event(
+        "POST",
+        "/upload-tickets",
+        b"\xff\xfenot json",
+        base64_body=True,
+        headers={"Content-Type": "application/json"},
+    )
     response, body = call(event, fc_context())
     assert response["statusCode"] == 400
     assert body["error"]["code"] == "InvalidRequest"
 
 
 def test_preflight_from_a_listed_origin() -> None:
-    event = fc_event("OPTIONS", "/upload-tickets", headers={
-        "Origin": ORIGIN,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,authorization",
-    })
+    event = fc_event(
+        "OPTIONS",
+        "/upload-tickets",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,authorization",
+        },
+    )
     response, body = call(event, fc_context())
     assert response["statusCode"] == 204
     assert body is None
@@ -247,8 +282,11 @@ def test_preflight_from_a_listed_origin() -> None:
 
 
 def test_preflight_from_another_origin_gets_no_grant() -> None:
-    event = fc_event("OPTIONS", "/upload-tickets", headers={
-        "Origin": "https://evil.example.net", "Access-Control-Request-Method": "POST"})
+    event = fc_event(
+        "OPTIONS",
+        "/upload-tickets",
+        headers={"Origin": "https://evil.example.net", "Access-Control-Request-Method": "POST"},
+    )
     response, _ = call(event, fc_context())
     assert "Access-Control-Allow-Origin" not in response["headers"]
     assert response["headers"]["Vary"] == "Origin"

@@ -63,9 +63,7 @@ def callback_settings(bucket: RunningBucket, api: str, *, trust_bucket: bool) ->
     which the bucket may call, as ``make run`` wires them."""
     prefix = f"{bucket.url}/{bucket_callback.KEY_FOLDER}" if trust_bucket else ""
     bucket.allow_callbacks(f"{api}/oss-callback")
-    return bucket.env(
-        OSS_CALLBACK_URL=f"{api}/oss-callback", OSS_CALLBACK_PUBKEY_URL_PREFIX=prefix
-    )
+    return bucket.env(OSS_CALLBACK_URL=f"{api}/oss-callback", OSS_CALLBACK_PUBKEY_URL_PREFIX=prefix)
 
 
 def upload_png(api: str) -> tuple[dict[str, Any], Any]:

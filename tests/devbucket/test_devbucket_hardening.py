@@ -147,9 +147,7 @@ def callback_form(url: str, **document: str) -> dict[str, str]:
     return v1_form(fields, [{name: value} for name, value in fields.items()])
 
 
-def test_a_callback_to_a_url_not_configured_is_not_made(
-    tmp_path: Path, receiver: Receiver
-) -> None:
+def test_a_callback_to_a_url_not_configured_is_not_made(tmp_path: Path, receiver: Receiver) -> None:
     """OSS would call any URL a form names; the dev bucket calls only the API
     ``make run`` started. The upload is kept, as OSS keeps it when a callback fails."""
     api = f"{receiver.url}/oss-callback"
@@ -157,7 +155,9 @@ def test_a_callback_to_a_url_not_configured_is_not_made(
     try:
         elsewhere = post(running, callback_form(f"{receiver.url}/internal/admin"))
         assert elsewhere.status_code == 203
-        assert refused(elsewhere, 203, "CallbackFailed").startswith("The dev bucket calls back only")
+        assert refused(elsewhere, 203, "CallbackFailed").startswith(
+            "The dev bucket calls back only"
+        )
         assert running.stored("uploads/hardening/cb.png") == PNG
         other_host = post(running, callback_form(api, callbackHost="intranet.example"))
         assert other_host.status_code == 203

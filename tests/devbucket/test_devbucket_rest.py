@@ -48,6 +48,8 @@ DEV_KEYS = {
     "s3": Credentials(DEV_S3_ACCESS_KEY_ID, DEV_S3_SECRET_ACCESS_KEY),
 }
 MALFORMED = {"oss": "InvalidArgument", "s3": "AuthorizationHeaderMalformed"}
+
+
 def signed_headers(
     provider: str,
     endpoint: str,
@@ -223,9 +225,9 @@ def as_received(url: str, headers: dict[str, str]) -> rest_auth.Request:
     )
 
 
-keys = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60
-).filter(lambda key: not key.startswith("/"))
+keys = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
+    lambda key: not key.startswith("/")
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -235,5 +235,5 @@ def test_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
             assert process.wait(20) == 2
             lines.extend(process.stdout or [])
     output = "".join(lines)
-    assert f'Port {port} on {HOST} is in use' in output
+    assert f"Port {port} on {HOST} is in use" in output
     assert 'make run RUN_ARGS="--api-port PORT"' in output

@@ -28,17 +28,42 @@ CHALICE = Path(sys.executable).with_name("chalice")
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = ("dev", "prod")
 SECRETS = {
-    "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN",
-    "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALIBABA_CLOUD_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN", "API_KEYS", "JWT_SECRET",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "OSS_SESSION_TOKEN",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "API_KEYS",
+    "JWT_SECRET",
 }
-LAMBDA_RESERVED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME"}
-NEVER_SHIPPED = ("tests/", "devbucket/", "conformance/", "frontend/", "bench/", "deploy/",
-                 ".chalice/", "botocore/", "boto3/")
-FAKE_AWS = {"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
-            "AWS_SECRET_ACCESS_KEY": "fake-secret-for-the-package-test"}
+LAMBDA_RESERVED = {
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_FUNCTION_NAME",
+}
+NEVER_SHIPPED = (
+    "tests/",
+    "devbucket/",
+    "conformance/",
+    "frontend/",
+    "bench/",
+    "deploy/",
+    ".chalice/",
+    "botocore/",
+    "boto3/",
+)
+FAKE_AWS = {
+    "AWS_REGION": "eu-central-1",
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
+    "AWS_SECRET_ACCESS_KEY": "fake-secret-for-the-package-test",
+}
 
 
 def stage_env(stage: str) -> dict[str, str]:
@@ -55,8 +80,9 @@ def s_yaml() -> dict[str, Any]:
     """s.yaml with its ``${vars.name}`` references resolved."""
     document = yaml.safe_load((ROOT / "s.yaml").read_text())
     names = document["vars"]
-    text = re.sub(r"\$\{vars\.(\w+)\}", lambda match: names[match[1]],
-                  (ROOT / "s.yaml").read_text())
+    text = re.sub(
+        r"\$\{vars\.(\w+)\}", lambda match: names[match[1]], (ROOT / "s.yaml").read_text()
+    )
     return yaml.safe_load(text)
 
 
@@ -86,8 +112,9 @@ def test_policy_grants_only_putobject_under_the_upload_prefix(stage: str) -> Non
     actions = {
         action
         for statement in statements
-        for action in ([statement["Action"]] if isinstance(statement["Action"], str)
-                       else statement["Action"])
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
     }
     assert {action for action in actions if not action.startswith("logs:")} == {"s3:PutObject"}
     assert not any("*" in action for action in actions)
@@ -134,26 +161,40 @@ def test_fc_role_policy_grants_only_putobject_under_the_upload_prefix() -> None:
 
 def run(command: list[str], **env: str) -> None:
     environment = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1", **env}
-    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True, timeout=300)
 
 
 def run_in_artifact(path: Path, code: str, env: dict[str, str]) -> dict[str, Any]:
     """Run ``code`` with only the standard library and the artifact importable;
     it prints one JSON value."""
     program = f"import sys, json\nsys.path.insert(0, {str(path)!r})\n{code}"
-    result = subprocess.run([sys.executable, "-S", "-c", program], env=env, cwd=path,
-                            check=True, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", program],
+        env=env,
+        cwd=path,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return json.loads(result.stdout)
 
 
 LAMBDA_EVENT = {
-    "resource": "/upload-tickets", "path": "/upload-tickets", "httpMethod": "POST",
-    "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
-    "queryStringParameters": None, "multiValueQueryStringParameters": None,
-    "pathParameters": None, "stageVariables": None,
-    "requestContext": {"resourcePath": "/upload-tickets", "httpMethod": "POST",
-                       "path": "/api/upload-tickets"},
+    "resource": "/upload-tickets",
+    "path": "/upload-tickets",
+    "httpMethod": "POST",
+    "headers": {"Content-Type": "application/json"},
+    "multiValueHeaders": {},
+    "queryStringParameters": None,
+    "multiValueQueryStringParameters": None,
+    "pathParameters": None,
+    "stageVariables": None,
+    "requestContext": {
+        "resourcePath": "/upload-tickets",
+        "httpMethod": "POST",
+        "path": "/api/upload-tickets",
+    },
     "body": json.dumps({"filename": "cat.png", "content_type": "image/png"}),
     "isBase64Encoded": False,
 }
@@ -167,7 +208,9 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names and "chalice/app.py" in names
     shipped_core = {name for name in names if name.startswith("chalicelib/")}
-    assert shipped_core == {f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")}
+    assert shipped_core == {
+        f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")
+    }
     for package in ("requests/__init__.py", "jwt/__init__.py", "cryptography/__init__.py"):
         assert package in names
     assert not [name for name in names if name.startswith(NEVER_SHIPPED) or name == "fc.py"]
@@ -227,11 +270,16 @@ def test_fc_package(tmp_path: Path) -> None:
     props = s_yaml()["resources"]["signpost"]["props"]
     env = {name: str(value) for name, value in props["environmentVariables"].items()}
     event = {
-        "version": "v1", "rawPath": "/upload-tickets", "isBase64Encoded": False,
+        "version": "v1",
+        "rawPath": "/upload-tickets",
+        "isBase64Encoded": False,
         "body": json.dumps({"filename": "cat.png", "content_type": "image/png"}),
-        "headers": {"Content-Type": "application/json"}, "queryParameters": {},
-        "requestContext": {"requestId": "1-x", "http": {"method": "POST",
-                                                         "path": "/upload-tickets"}},
+        "headers": {"Content-Type": "application/json"},
+        "queryParameters": {},
+        "requestContext": {
+            "requestId": "1-x",
+            "http": {"method": "POST", "path": "/upload-tickets"},
+        },
     }
     answer = run_in_artifact(
         out,

@@ -54,7 +54,9 @@ def copy_project(destination: Path) -> Path:
         return {
             name
             for name in names
-            if any(fnmatch(name, rule) or fnmatch((here / name).as_posix(), rule) for rule in ignored)
+            if any(
+                fnmatch(name, rule) or fnmatch((here / name).as_posix(), rule) for rule in ignored
+            )
         }
 
     shutil.copytree(PROJECT, destination, ignore=ignore, symlinks=True)

@@ -86,7 +86,9 @@ def test_a_remembered_key_is_the_key_for_that_secret_and_scope(
 
 
 def test_many_secrets_and_days_never_mix() -> None:
-    scopes = [(f"202611{day:02d}", "cn-hangzhou", "oss", "aliyun_v4_request") for day in range(1, 29)]
+    scopes = [
+        (f"202611{day:02d}", "cn-hangzhou", "oss", "aliyun_v4_request") for day in range(1, 29)
+    ]
     for round_ in range(2):
         for day, scope in enumerate(scopes):
             secret = f"aliyun_v4secret-{day % 3}".encode()

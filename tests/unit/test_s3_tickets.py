@@ -53,8 +53,9 @@ def s3_ticket(env: dict[str, str], **body: Any) -> dict[str, Any]:
 def frozen_botocore() -> Iterator[None]:
     """botocore's clock at NOW: the policy's expiration and the signing time."""
     naive = NOW.replace(tzinfo=None)  # botocore works in naive UTC
-    with mock.patch("botocore.signers.get_current_datetime", return_value=naive), mock.patch(
-        "botocore.auth.get_current_datetime", return_value=naive
+    with (
+        mock.patch("botocore.signers.get_current_datetime", return_value=naive),
+        mock.patch("botocore.auth.get_current_datetime", return_value=naive),
     ):
         yield
 
@@ -132,8 +133,10 @@ def test_ticket_matches_botocore(
         BUCKET,
         f"uploads/{RANDOM}/{filename}",
         Fields=bound,
-        Conditions=[*({name: value} for name, value in bound.items()),
-                    ["content-length-range", low, high]],
+        Conditions=[
+            *({name: value} for name, value in bound.items()),
+            ["content-length-range", low, high],
+        ],
         ExpiresIn=600,
     )["fields"]
 
@@ -143,7 +146,9 @@ def test_ticket_matches_botocore(
     assert {name: ours[name] for name in unsigned} == {name: theirs[name] for name in unsigned}
     assert ("x-amz-security-token" in ours) == (token is not None)
     # The same policy, by meaning.
-    assert policy_of(ours)["expiration"] == policy_of(theirs)["expiration"] == "2026-11-25T00:09:30Z"
+    assert (
+        policy_of(ours)["expiration"] == policy_of(theirs)["expiration"] == "2026-11-25T00:09:30Z"
+    )
     assert condition_set(policy_of(ours)) == condition_set(policy_of(theirs))
     # The same signature over the same text, whichever side signs it.
     assert ours["x-amz-signature"] == botocore_signature(ours["policy"], token)
@@ -156,8 +161,11 @@ def test_ticket_matches_botocore(
 def test_every_field_but_policy_and_signature_is_bound(frozen_botocore: None) -> None:
     """S3 refuses a form field the policy does not name, and the SPEC wants
     each bound exactly: no ``starts-with`` anywhere in an S3 ticket."""
-    fields = s3_ticket({**S3_ENV, "AWS_SESSION_TOKEN": SESSION_TOKEN}, filename="a.pdf",
-                       content_type="application/pdf")["fields"]
+    fields = s3_ticket(
+        {**S3_ENV, "AWS_SESSION_TOKEN": SESSION_TOKEN},
+        filename="a.pdf",
+        content_type="application/pdf",
+    )["fields"]
     conditions = condition_set(policy_of(fields))
     for name, value in fields.items():
         if name not in ("policy", "x-amz-signature"):
@@ -173,8 +181,9 @@ def test_session_token_is_bound_to_the_signature() -> None:
     env = {**S3_ENV, "AWS_SESSION_TOKEN": SESSION_TOKEN}
     fields = s3_ticket(env, filename="a.png", content_type="image/png")["fields"]
     assert {"x-amz-security-token": SESSION_TOKEN} in policy_of(fields)["conditions"]
-    other = s3_ticket({**env, "AWS_SESSION_TOKEN": "another-token"}, filename="a.png",
-                      content_type="image/png")["fields"]
+    other = s3_ticket(
+        {**env, "AWS_SESSION_TOKEN": "another-token"}, filename="a.png", content_type="image/png"
+    )["fields"]
     assert other["x-amz-signature"] != fields["x-amz-signature"]
     assert botocore_signature(other["policy"], "another-token") == other["x-amz-signature"]
 
@@ -201,13 +210,18 @@ def test_s3_region_names_the_buckets_region(frozen_botocore: None) -> None:
     env = {**S3_ENV, "S3_REGION": "ap-southeast-2"}
     ticket = s3_ticket(env, filename="a.png", content_type="image/png")
     assert ticket["url"] == f"https://{BUCKET}.s3.ap-southeast-2.amazonaws.com"
-    assert ticket["fields"]["x-amz-credential"] == f"{KEY_ID}/20261124/ap-southeast-2/s3/aws4_request"
+    assert (
+        ticket["fields"]["x-amz-credential"] == f"{KEY_ID}/20261124/ap-southeast-2/s3/aws4_request"
+    )
     policy = ticket["fields"]["policy"]
-    assert ticket["fields"]["x-amz-signature"] == botocore_signature(policy, region="ap-southeast-2")
+    assert ticket["fields"]["x-amz-signature"] == botocore_signature(
+        policy, region="ap-southeast-2"
+    )
 
 
-@pytest.mark.parametrize("missing", ["S3_BUCKET", "AWS_REGION", "AWS_ACCESS_KEY_ID",
-                                     "AWS_SECRET_ACCESS_KEY"])
+@pytest.mark.parametrize(
+    "missing", ["S3_BUCKET", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+)
 def test_missing_setting_is_named_never_valued(missing: str) -> None:
     env = {**S3_ENV, missing: ""}
     with pytest.raises(NotConfigured) as caught:

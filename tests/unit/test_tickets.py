@@ -36,9 +36,17 @@ def test_a_v4_ticket_is_exact() -> None:
     assert answer["max_size"] == 2048
     fields = answer["fields"]
     assert list(fields) == [
-        "key", "Content-Type", "x-oss-content-type", "Content-Disposition", "x-oss-forbid-overwrite",
-        "success_action_status", "x-oss-signature-version", "x-oss-credential", "x-oss-date",
-        "policy", "x-oss-signature",
+        "key",
+        "Content-Type",
+        "x-oss-content-type",
+        "Content-Disposition",
+        "x-oss-forbid-overwrite",
+        "success_action_status",
+        "x-oss-signature-version",
+        "x-oss-credential",
+        "x-oss-date",
+        "policy",
+        "x-oss-signature",
     ]
     credential = "LTAItestkeyid/20261124/cn-hangzhou/oss/aliyun_v4_request"
     disposition = "attachment; filename=\"cat.png\"; filename*=UTF-8''cat.png"
@@ -64,7 +72,9 @@ def test_a_v4_ticket_is_exact() -> None:
 
 def test_the_v4_signature_equals_the_oss_sdk_derivation() -> None:
     fields = ticket(CAT)["fields"]
-    expected = SignerV4()._calc_signature(SECRET, "20261124", "cn-hangzhou", "oss", fields["policy"])
+    expected = SignerV4()._calc_signature(
+        SECRET, "20261124", "cn-hangzhou", "oss", fields["policy"]
+    )
     assert fields["x-oss-signature"] == expected
 
 
@@ -72,9 +82,12 @@ def test_the_v4_signature_changes_with_the_secret_date_and_region() -> None:
     reference = ticket(CAT)["fields"]["x-oss-signature"]
     assert ticket(CAT, {"OSS_ACCESS_KEY_SECRET": "other"})["fields"]["x-oss-signature"] != reference
     assert ticket(CAT, {"OSS_REGION": "cn-beijing"})["fields"]["x-oss-signature"] != reference
-    later = handlers.upload_ticket(CAT, OSS_ENV, clock=lambda: FIXED_NOW + timedelta(days=1),
-                                   token=lambda: FIXED_TOKEN)
-    sdk = SignerV4()._calc_signature(SECRET, "20261125", "cn-hangzhou", "oss", later["fields"]["policy"])
+    later = handlers.upload_ticket(
+        CAT, OSS_ENV, clock=lambda: FIXED_NOW + timedelta(days=1), token=lambda: FIXED_TOKEN
+    )
+    sdk = SignerV4()._calc_signature(
+        SECRET, "20261125", "cn-hangzhou", "oss", later["fields"]["policy"]
+    )
     assert later["fields"]["x-oss-signature"] == sdk != reference
 
 
@@ -97,33 +110,47 @@ def test_every_field_is_bound_exactly(version: str) -> None:
 
 @pytest.mark.parametrize("version", ["v4", "v1"])
 def test_an_sts_token_is_sent_and_bound(version: str) -> None:
-    fields = ticket(CAT, {"OSS_SESSION_TOKEN": "sts-token-1", "OSS_SIGNATURE_VERSION": version})["fields"]
+    fields = ticket(CAT, {"OSS_SESSION_TOKEN": "sts-token-1", "OSS_SIGNATURE_VERSION": version})[
+        "fields"
+    ]
     assert fields["x-oss-security-token"] == "sts-token-1"
     assert_every_field_bound(fields)
 
 
 def test_function_compute_credentials_are_the_fallback() -> None:
     fc = {
-        "OSS_ACCESS_KEY_ID": "", "OSS_ACCESS_KEY_SECRET": "",
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.fcrole", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "fc-secret",
+        "OSS_ACCESS_KEY_ID": "",
+        "OSS_ACCESS_KEY_SECRET": "",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.fcrole",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "fc-secret",
         "ALIBABA_CLOUD_SECURITY_TOKEN": "fc-token",
     }
     fields = ticket(CAT, fc)["fields"]
     assert fields["x-oss-credential"].startswith("STS.fcrole/")
     assert fields["x-oss-security-token"] == "fc-token"
-    sdk = SignerV4()._calc_signature("fc-secret", "20261124", "cn-hangzhou", "oss", fields["policy"])
+    sdk = SignerV4()._calc_signature(
+        "fc-secret", "20261124", "cn-hangzhou", "oss", fields["policy"]
+    )
     assert fields["x-oss-signature"] == sdk
 
 
 def test_without_a_size_the_range_is_one_to_the_limit() -> None:
-    answer = ticket('{"filename": "cat.png", "content_type": "image/png"}', {"MAX_UPLOAD_BYTES": "5000"})
+    answer = ticket(
+        '{"filename": "cat.png", "content_type": "image/png"}', {"MAX_UPLOAD_BYTES": "5000"}
+    )
     assert ["content-length-range", 1, 5000] in decode_policy(answer["fields"])["conditions"]
     assert answer["max_size"] == 5000
 
 
 def test_settings_shape_the_ticket() -> None:
-    answer = ticket(CAT, {"UPLOAD_DIR": "avatars/2026/", "EXPIRE_SECONDS": "60",
-                          "OSS_ENDPOINT": "http://127.0.0.1:9000/"})
+    answer = ticket(
+        CAT,
+        {
+            "UPLOAD_DIR": "avatars/2026/",
+            "EXPIRE_SECONDS": "60",
+            "OSS_ENDPOINT": "http://127.0.0.1:9000/",
+        },
+    )
     assert answer["key"] == f"avatars/2026/{FIXED_TOKEN}/cat.png"
     assert answer["expires_at"] == "2026-11-24T12:01:00Z"
     assert answer["url"] == "http://127.0.0.1:9000"
@@ -142,7 +169,10 @@ def test_keys_are_random_per_ticket() -> None:
 def test_a_name_too_long_for_a_key_is_refused() -> None:
     name = "n" * 200 + ".png"
     with pytest.raises(InvalidFilename):
-        ticket(f'{{"filename": "{name}", "content_type": "image/png"}}', {"UPLOAD_DIR": "d" * 800 + "/"})
+        ticket(
+            f'{{"filename": "{name}", "content_type": "image/png"}}',
+            {"UPLOAD_DIR": "d" * 800 + "/"},
+        )
 
 
 @pytest.mark.parametrize(
@@ -150,10 +180,15 @@ def test_a_name_too_long_for_a_key_is_refused() -> None:
     [
         ("cat.png", "attachment; filename=\"cat.png\"; filename*=UTF-8''cat.png"),
         ("my cat.png", "attachment; filename=\"my cat.png\"; filename*=UTF-8''my%20cat.png"),
-        ("K\u00e4tzchen.png",
-         "attachment; filename=\"K_tzchen.png\"; filename*=UTF-8''K%C3%A4tzchen.png"),
+        (
+            "K\u00e4tzchen.png",
+            "attachment; filename=\"K_tzchen.png\"; filename*=UTF-8''K%C3%A4tzchen.png",
+        ),
         ("\u732b.png", "attachment; filename=\"_.png\"; filename*=UTF-8''%E7%8C%AB.png"),
-        ('say "hi".png', "attachment; filename=\"say _hi_.png\"; filename*=UTF-8''say%20%22hi%22.png"),
+        (
+            'say "hi".png',
+            "attachment; filename=\"say _hi_.png\"; filename*=UTF-8''say%20%22hi%22.png",
+        ),
         ("a;b=c'd.png", "attachment; filename=\"a;b=c'd.png\"; filename*=UTF-8''a%3Bb%3Dc%27d.png"),
     ],
 )
@@ -184,12 +219,23 @@ def test_the_seed_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
 
 @pytest.mark.parametrize(
     "variable, value",
-    [("OSS_ACCESS_KEY_ID", ""), ("OSS_ACCESS_KEY_SECRET", ""), ("OSS_BUCKET", ""),
-     ("OSS_REGION", ""), ("OSS_BUCKET", "Not_A_Bucket"), ("OSS_SIGNATURE_VERSION", "v3"),
-     ("EXPIRE_SECONDS", "0"), ("EXPIRE_SECONDS", "3601"), ("EXPIRE_SECONDS", "ten"),
-     ("MAX_UPLOAD_BYTES", str(5 * 1024**3 + 1)), ("UPLOAD_DIR", "uploads"),
-     ("UPLOAD_DIR", "/abs/"), ("ALLOWED_CONTENT_TYPES", "image/png;q=1"),
-     ("STORAGE_PROVIDER", "gcs"), ("OSS_ENDPOINT", "ftp://x")],
+    [
+        ("OSS_ACCESS_KEY_ID", ""),
+        ("OSS_ACCESS_KEY_SECRET", ""),
+        ("OSS_BUCKET", ""),
+        ("OSS_REGION", ""),
+        ("OSS_BUCKET", "Not_A_Bucket"),
+        ("OSS_SIGNATURE_VERSION", "v3"),
+        ("EXPIRE_SECONDS", "0"),
+        ("EXPIRE_SECONDS", "3601"),
+        ("EXPIRE_SECONDS", "ten"),
+        ("MAX_UPLOAD_BYTES", str(5 * 1024**3 + 1)),
+        ("UPLOAD_DIR", "uploads"),
+        ("UPLOAD_DIR", "/abs/"),
+        ("ALLOWED_CONTENT_TYPES", "image/png;q=1"),
+        ("STORAGE_PROVIDER", "gcs"),
+        ("OSS_ENDPOINT", "ftp://x"),
+    ],
 )
 def test_a_missing_or_bad_setting_names_its_variable(variable: str, value: str) -> None:
     with pytest.raises(NotConfigured) as refusal:
