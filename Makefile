@@ -1,4 +1,5 @@
 # signpost: `make run` starts everything locally, `make test` runs every test,
+# `make lint` and `make typecheck` check style and types (pyproject.toml),
 # `make bench` measures it, `make conformance` runs the tamper matrix against
 # the real bucket your OSS_*/S3_* settings name (docs/conformance.md).
 PYTHON ?= python3
@@ -7,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test bench conformance clean
+.PHONY: run test lint format typecheck bench conformance clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +17,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
@@ -31,4 +43,4 @@ run: $(STAMP)
 	@$(PY) -m devtools.run $(RUN_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket
+	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib import handlers
 from chalicelib.auth import authenticate
@@ -29,13 +29,22 @@ def refusal(error: SignpostError) -> Response:
     level = logging.ERROR if error.status >= 500 else logging.INFO
     app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
     # RFC 9110: a 401 names the scheme that would be accepted.
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    headers: dict[str, str | list[str]] = {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(body=error.to_dict(), status_code=error.status, headers=headers)
+
+
+def current_request() -> Request:
+    """The request a route is answering (Chalice sets it before it calls one)."""
+    request = app.current_request
+    assert request is not None
+    return request
 
 
 def caller() -> str | None:
     """The caller's ``user/`` segment (SPEC section 6), or the refusal."""
-    return authenticate(app.current_request.headers.get("authorization"), current_env())
+    return authenticate(current_request().headers.get("authorization"), current_env())
 
 
 def answer(produce: Callable[[], dict[str, Any]]) -> Response:
@@ -73,7 +82,7 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
 def upload_tickets() -> Response:
     # caller() runs before upload_ticket reads the body: auth comes first.
     return answer(
-        lambda: handlers.upload_ticket(app.current_request.raw_body, current_env(), user=caller())
+        lambda: handlers.upload_ticket(current_request().raw_body, current_env(), user=caller())
     )
 
 
@@ -94,5 +103,5 @@ def seed_policy() -> Response:
 
 @app.route("/oss-callback", methods=["POST"])
 def oss_callback() -> Response:
-    request = app.current_request
+    request = current_request()
     return answer(lambda: handlers.oss_callback(request.headers, request.raw_body, current_env()))

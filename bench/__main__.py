@@ -138,9 +138,8 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", "targets"]
     for target in report["targets"]:
         verdict = "met" if target["met"] else "MISSED"
-        lines.append(
-            f"  {target['target']:<64}{target['value']:>8.1f} (limit {target['limit']:.1f}) {verdict}"
-        )
+        figure = f"{target['value']:>8.1f} (limit {target['limit']:.1f})"
+        lines.append(f"  {target['target']:<64}{figure} {verdict}")
     return "\n".join(lines)
 
 

@@ -32,8 +32,18 @@ from chalicelib.handlers import form_target, upload_ticket
 from chalicelib.settings import load_settings
 from chalicelib.tickets import Ticket, issue_ticket
 
-from .event import BODY, CONTENT_TYPE, FILENAME, LAMBDA_CONTEXT, OSS_SECRET, OSS_V1, OSS_V4, S3
-from .event import SIZE, proxy_event
+from .event import (
+    BODY,
+    CONTENT_TYPE,
+    FILENAME,
+    LAMBDA_CONTEXT,
+    OSS_SECRET,
+    OSS_V1,
+    OSS_V4,
+    S3,
+    SIZE,
+    proxy_event,
+)
 from .timing import Case
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)

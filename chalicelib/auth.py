@@ -104,6 +104,7 @@ def jwt_subject(token: str, auth: AuthSettings, jwks: JwksCache) -> str:
     import jwt
 
     key: Any
+    algorithms: tuple[str, ...]
     if auth.jwks_url:
         key, algorithms = jwks.key(jwks_kid(token), auth.jwks_url), JWKS_ALGORITHMS
     else:

@@ -11,9 +11,8 @@ import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Union
 
-Condition = Union[dict[str, str], list[Union[str, int]]]
+Condition = dict[str, str] | list[str | int]
 
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 

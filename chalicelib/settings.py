@@ -139,10 +139,7 @@ class _Recorder(Mapping[str, str]):
 
 def _unchanged(env: Env, reads: tuple[tuple[str, str | None], ...]) -> bool:
     get = env.get
-    for name, value in reads:
-        if get(name) != value:
-            return False
-    return True
+    return all(get(name) == value for name, value in reads)
 
 
 def per_environment(load: Callable[..., T]) -> Callable[..., T]:

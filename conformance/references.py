@@ -28,9 +28,9 @@ def oss_delete_headers(
     endpoint: str, bucket: str, region: str, key: str, credentials: Credentials
 ) -> dict[str, str]:
     """The headers of an OSS V4 ``DELETE`` of ``key``, from the OSS SDK's signer."""
-    from alibabacloud_oss_v2.signer.v4 import SignerV4  # type: ignore[import-untyped]
-    from alibabacloud_oss_v2.types import Credentials as OssCredentials  # type: ignore[import-untyped]
-    from alibabacloud_oss_v2.types import HttpRequest, SigningContext  # type: ignore[import-untyped]
+    from alibabacloud_oss_v2.signer.v4 import SignerV4
+    from alibabacloud_oss_v2.types import Credentials as OssCredentials
+    from alibabacloud_oss_v2.types import HttpRequest, SigningContext
 
     request = HttpRequest("DELETE", object_url(endpoint, key))
     context = SigningContext(
@@ -51,9 +51,9 @@ def s3_delete_headers(
     endpoint: str, region: str, key: str, credentials: Credentials
 ) -> dict[str, str]:
     """The headers of an S3 SigV4 ``DELETE`` of ``key``, from botocore's signer."""
-    from botocore.auth import S3SigV4Auth  # type: ignore[import-untyped]
-    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-    from botocore.credentials import Credentials as AwsCredentials  # type: ignore[import-untyped]
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as AwsCredentials
 
     request = AWSRequest(method="DELETE", url=object_url(endpoint, key))
     signer = S3SigV4Auth(

@@ -21,11 +21,11 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Any
 
 from .forms import FormFields
 
-Operand = Union[str, tuple[str, ...]]
+Operand = str | tuple[str, ...]
 
 EXPIRATION_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 LIST_OPERATORS = frozenset({"in", "not-in"})
@@ -89,7 +89,7 @@ class Condition:
         if self.operator == "eq":
             return value == self.operand
         if self.operator == "starts-with":
-            return value.startswith(self.operand)  # type: ignore[arg-type]
+            return value.startswith(self.operand)
         if self.operator == "in":
             return value in self.operand
         return value not in self.operand

@@ -99,7 +99,8 @@ class _Reader:
         self.fields_bytes += size
         if self.fields_bytes > MAX_FIELDS_BYTES:
             raise InvalidField(
-                f"The form's fields and part headers before the file exceed {MAX_FIELDS_BYTES} bytes."
+                "The form's fields and part headers before the file exceed "
+                f"{MAX_FIELDS_BYTES} bytes."
             )
 
     def on_part_begin(self) -> None:

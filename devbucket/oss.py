@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from . import callback, service
-from .rest_auth import UNSIGNED_PAYLOAD, RestScheme
 from .forms import FilePart, FormFields
+from .rest_auth import UNSIGNED_PAYLOAD, RestScheme
 from .service import (
     Admitted,
     Bucket,

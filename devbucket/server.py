@@ -264,7 +264,9 @@ class _PostObject:
 
     def finish(self) -> callback.Stored:
         """The size, then the store; what was stored."""
-        assert self.policy is not None and self.part is not None and self.upload is not None
+        assert self.policy is not None
+        assert self.part is not None
+        assert self.upload is not None
         fields = self.fields
         service.check_size(self.policy, self.upload.size)
         key = fields["key"]

@@ -41,7 +41,8 @@ class Upload:
     """An object being received: bytes go to a temporary file, counted and hashed."""
 
     def __init__(self, directory: Path, limit: int, too_large: Callable[[], Exception]) -> None:
-        self._file = tempfile.NamedTemporaryFile(dir=directory, delete=False)
+        # Open across many writes, closed by close() or discard(): no ``with``.
+        self._file = tempfile.NamedTemporaryFile(dir=directory, delete=False)  # noqa: SIM115
         self.path = Path(self._file.name)
         self.size = 0
         self._md5 = hashlib.md5()

@@ -55,7 +55,7 @@ def test_text_plain_bodies_are_read_as_json(env: Any, api: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "body, status, code",
+    ("body", "status", "code"),
     [
         ("{", 400, "InvalidRequest"),
         ([], 400, "InvalidRequest"),
@@ -82,7 +82,8 @@ def test_refusals_have_the_spec_status_code_and_shape(
 ) -> None:
     got_status, headers, answer = post(api, body)
     assert (got_status, answer["error"]["code"]) == (status, code)
-    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+    assert set(answer) == {"error"}
+    assert set(answer["error"]) == {"code", "message"}
     assert answer["error"]["message"]
     assert headers["Cache-Control"] == "no-store"
 
@@ -130,7 +131,8 @@ def test_the_seed_route_is_off_unless_legacy_route_is_on(
     response = api.get(SEED_ROUTE, headers=headers)
     assert response.status_code == 404, response.body
     answer = json.loads(response.body)
-    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+    assert set(answer) == {"error"}
+    assert set(answer["error"]) == {"code", "message"}
     assert answer["error"]["code"] == "NotFound"
     assert "LEGACY_ROUTE" in answer["error"]["message"]
     for word in ("policy", "signature", "ossAccessKeyId", "LTAItestkeyid"):
@@ -152,7 +154,8 @@ def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
-    assert answer["dir"].startswith("uploads/") and answer["dir"].endswith("/")
+    assert answer["dir"].startswith("uploads/")
+    assert answer["dir"].endswith("/")
 
 
 @pytest.mark.parametrize("version", ["v4", "v1"])
@@ -195,12 +198,13 @@ def test_the_settings_repr_hides_the_secret() -> None:
     from chalicelib.settings import load_oss
 
     settings = load_oss({**OSS_ENV, "OSS_SESSION_TOKEN": "session-token-value"})
-    assert SECRET not in repr(settings) and "session-token-value" not in repr(settings)
+    assert SECRET not in repr(settings)
+    assert "session-token-value" not in repr(settings)
     assert "LTAItestkeyid" in repr(settings)
 
 
 @pytest.mark.parametrize(
-    "env_values, secrets",
+    ("env_values", "secrets"),
     [
         (
             {"AUTH_MODE": "api-key", "API_KEYS": "key-one-secret,key-two-secret"},
@@ -215,7 +219,8 @@ def test_the_auth_settings_repr_hides_keys_and_secrets(env_values: dict, secrets
     settings = load_auth(env_values)
     assert settings.mode == env_values["AUTH_MODE"]
     for secret in secrets:
-        assert secret not in repr(settings) and secret not in str(settings)
+        assert secret not in repr(settings)
+        assert secret not in str(settings)
 
 
 HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibabacloud_oss_v2"]

@@ -20,8 +20,6 @@ import pytest
 import requests
 import responses
 from chalice.test import Client
-
-from tests.support.environment import FakeClock, chalice_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +28,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from chalicelib import auth
 from chalicelib.keys import user_segment
+from tests.support.environment import FakeClock, chalice_client
 
 JWKS_URL = "https://issuer.example.com/.well-known/jwks.json"
 API_KEY = "first-key-0123"
@@ -268,7 +267,8 @@ def test_a_key_set_without_an_issuer_is_warned_about_once(
     for _ in range(3):
         assert ask(client, make_token()).status_code == 200
     (warning,) = issuer_warnings(app_logs)
-    assert JWKS_URL in warning and "sub" in warning
+    assert JWKS_URL in warning
+    assert "sub" in warning
     environment.setenv("JWT_ISSUER", "https://issuer.example.com/")
     app_logs.clear()
     assert ask(client, make_token(iss="https://issuer.example.com/")).status_code == 200
@@ -281,7 +281,7 @@ def test_audience_not_checked_when_unset(jwks_mode: Any, client: Client) -> None
 
 def test_bad_signatures_refused(jwks_mode: Any, client: Client) -> None:
     forged_key = make_token(OTHER_RSA_KEY)  # right kid, wrong private key
-    header, payload, signature = make_token().split(".")
+    header, _payload, signature = make_token().split(".")
     bob = b64url(json.dumps({"sub": "bob", "exp": int(time.time()) + 300}).encode())
     swapped = f"{header}.{bob}.{signature}"  # alice's signature on bob's claims
     ec_as_rsa = make_token(EC_KEY, "ES256", kid="k1")  # ES256 header, RSA key's kid
@@ -429,7 +429,8 @@ def test_old_keys_are_reread_so_a_withdrawn_key_stops_working(
 
 
 def test_jwks_request_is_short_and_capped() -> None:
-    assert auth.JWKS_TIMEOUT[0] <= 3 and auth.JWKS_TIMEOUT[1] <= 5
+    assert auth.JWKS_TIMEOUT[0] <= 3
+    assert auth.JWKS_TIMEOUT[1] <= 5
     with responses.RequestsMock() as mock:
         mock.get(JWKS_URL, json=key_set(public_jwk(RSA_KEY, "k1")))
         assert set(auth.fetch_jwks(JWKS_URL)) == {"k1"}
@@ -542,7 +543,8 @@ def test_api_key_compared_over_every_key(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_each_user_writes_under_their_own_prefix(jwks_mode: Any, client: Client) -> None:
     alice = json.loads(ask(client, make_token(sub="alice")).body)
     bob = json.loads(ask(client, make_token(sub="bob")).body)
-    assert alice["key"].startswith("uploads/alice/") and bob["key"].startswith("uploads/bob/")
+    assert alice["key"].startswith("uploads/alice/")
+    assert bob["key"].startswith("uploads/bob/")
     seed = json.loads(ask_seed(client, make_token(sub="alice")).body)
     assert re.fullmatch(r"uploads/alice/[0-9a-f]{32}/", seed["dir"])
     seed_policy = json.loads(base64.b64decode(seed["policy"]))
@@ -570,7 +572,8 @@ def test_no_subject_can_take_another_subjects_hashed_segment() -> None:
 def test_distinct_subjects_get_distinct_safe_segments(first: str, second: str) -> None:
     for subject in (first, second):
         segment = user_segment(subject) if subject else "x"
-        assert re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", segment) and segment not in (".", "..")
+        assert re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", segment)
+        assert segment not in (".", "..")
     if first and second and first != second:
         assert user_segment(first) != user_segment(second)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -355,7 +355,7 @@ def test_local_key_url_is_trusted_only_when_configured(private_key, monkeypatch)
 
 
 @pytest.mark.parametrize(
-    "variable, value",
+    ("variable", "value"),
     [
         ("OSS_CALLBACK_PUBKEY_URL_PREFIX", "http://127.0.0.1:9000"),  # would match :90001
         ("OSS_CALLBACK_PUBKEY_URL_PREFIX", "file:///etc/"),
@@ -374,7 +374,8 @@ def test_bad_setting_is_not_configured_naming_it(
     response = post(body, headers_for(private_key, body))
     assert response.status_code == 503
     error = json.loads(response.body)["error"]
-    assert error["code"] == "NotConfigured" and variable in error["message"]
+    assert error["code"] == "NotConfigured"
+    assert variable in error["message"]
     assert value not in error["message"]
 
 
@@ -496,7 +497,7 @@ def test_ticket_with_a_bad_callback_url_is_not_configured(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "expires, accepted",
+    ("expires", "accepted"),
     [
         (lambda: fresh_expiry(), True),
         (lambda: int(time.time()) - 3000, True),  # expired, within the hour's grace

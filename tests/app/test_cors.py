@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.support.environment import chalice_client
-
 from chalicelib import handlers
+from tests.support.environment import chalice_client
 
 ALLOWED = ("https://app.example.com", "http://localhost:8000")
 FOREIGN = (
@@ -275,6 +274,7 @@ def test_every_answer_is_no_store_in_the_spec_shape(
     assert lowered(response)["cache-control"] == "no-store"
     if code is not None:
         answer = json.loads(response.body)
-        assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+        assert set(answer) == {"error"}
+        assert set(answer["error"]) == {"code", "message"}
         assert answer["error"]["code"] == code
         assert "a bug" not in response.body.decode()

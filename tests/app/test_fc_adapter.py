@@ -160,7 +160,8 @@ def test_ticket_signed_with_the_contexts_role_keys(base64_body: bool) -> None:
     assert response["headers"]["Cache-Control"] == "no-store"
     assert response["headers"]["Access-Control-Allow-Origin"] == ORIGIN
     assert body["url"] == f"https://{BUCKET}.oss-{REGION}.aliyuncs.com"
-    assert body["key"].startswith("uploads/") and body["key"].endswith("/cat.png")
+    assert body["key"].startswith("uploads/")
+    assert body["key"].endswith("/cat.png")
     assert body["max_size"] == 512
     fields = body["fields"]
     assert fields["x-oss-credential"].startswith(f"{CONTEXT_KEY_ID}/")
@@ -219,7 +220,7 @@ def test_one_requests_keys_do_not_reach_the_next() -> None:
 
 
 @pytest.mark.parametrize(
-    "payload,status,code",
+    ("payload", "status", "code"),
     [
         ({"filename": "../cat.png", "content_type": "image/png"}, 400, "InvalidFilename"),
         ({"filename": "cat.png", "content_type": "application/pdf"}, 400, "ContentTypeMismatch"),
@@ -241,7 +242,8 @@ def test_refusals_keep_the_spec_shape(
 ) -> None:
     response, body = call(ticket_request(payload, base64_body=base64_body), fc_context())
     assert response["statusCode"] == status
-    assert body["error"]["code"] == code and body["error"]["message"]
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
     assert "fields" not in body
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["headers"]["Cache-Control"] == "no-store"

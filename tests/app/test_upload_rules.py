@@ -65,7 +65,8 @@ def test_a_range_expands_to_the_tables_types_and_stays_listed() -> None:
     assert set(rules) == images | {"image/*"}
     assert rules["image/*"] == []  # types the table does not know have no extension to show
     assert rules["image/svg+xml"] == [".svg", ".svgz"]
-    assert ".jpg" in rules["image/jpeg"] and ".jpg" in rules["image/pjpeg"]
+    assert ".jpg" in rules["image/jpeg"]
+    assert ".jpg" in rules["image/pjpeg"]
 
 
 def test_a_type_the_table_does_not_know_is_listed_without_extensions() -> None:

@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 import requests
+
+from chalicelib import callback as function_callback
+from devbucket import callback as bucket_callback
 from tests.support.devbucket import (
     HOST,
     PNG,
@@ -31,9 +34,6 @@ from tests.support.devbucket import (
     post_form,
 )
 from tests.support.forms import post, refused, v1_form
-
-from chalicelib import callback as function_callback
-from devbucket import callback as bucket_callback
 
 __all__ = ["bucket"]
 
@@ -176,7 +176,8 @@ def test_nobody_listening_is_a_203_and_the_object_is_kept(bucket: RunningBucket)
     response = post(bucket, callback_form(document))
     assert response.status_code == 203
     code, message = oss_error(response)
-    assert code == "CallbackFailed" and message.startswith("Error status : -1.")
+    assert code == "CallbackFailed"
+    assert message.startswith("Error status : -1.")
     assert bucket.stored("uploads/cb/cat.png") == PNG
 
 
@@ -238,7 +239,8 @@ def test_the_form_body_type_url_encodes_and_the_call_is_signed_as_oss_signs(
     bucket.allow_callbacks(url)
     response = post(bucket, callback_form(document, key="uploads/cb/a b.png"))
 
-    assert response.status_code == 200 and response.json() == {"seen": True}
+    assert response.status_code == 200
+    assert response.json() == {"seen": True}
     [(path, headers, body)] = receiver.calls
     assert path == "/hook%20one?a=1&b=x%2By"
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"

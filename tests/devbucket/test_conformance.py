@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.devbucket import RunningBucket, start_bucket
 
 from conformance import run
 from conformance.cases import (
@@ -31,6 +30,7 @@ from conformance.cases import (
     dev_bucket_answer,
 )
 from conformance.targets import Target, targets
+from tests.support.devbucket import RunningBucket, start_bucket
 
 PROJECT = Path(__file__).resolve().parents[2]
 TARGETS = {"OSS V4": "oss", "OSS V1": "oss", "S3": "s3"}

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from devbucket import forms
 from tests.support.devbucket import (
     HOST,
     PNG,
@@ -30,8 +32,6 @@ from tests.support.devbucket import (
     start_bucket,
 )
 from tests.support.forms import post, refused, v1_form
-
-from devbucket import forms
 
 PAGE = "http://127.0.0.1:8080"
 KEY = "uploads/hardening/page.html"
@@ -60,7 +60,8 @@ def test_an_object_stored_without_a_disposition_is_served_as_an_attachment(
 ) -> None:
     assert post(page_bucket, html_form(), HTML, file_type="text/html").status_code == 204
     served = requests.get(f"{page_bucket.url}/{KEY}", timeout=5)
-    assert served.content == HTML and served.headers["Content-Type"] == "text/html"
+    assert served.content == HTML
+    assert served.headers["Content-Type"] == "text/html"
     assert served.headers["Content-Disposition"] == "attachment"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -261,7 +262,8 @@ def test_an_idle_connection_is_dropped_after_the_timeout(tmp_path: Path) -> None
             )
             answer = read_until_closed(stalled, 5)
             assert answer is not None, "the stalled connection was not closed"
-            assert answer.startswith(b"HTTP/1.1 400") and b"RequestTimeout" in answer
+            assert answer.startswith(b"HTTP/1.1 400")
+            assert b"RequestTimeout" in answer
     finally:
         running.stop()
 
@@ -274,7 +276,8 @@ def test_connections_past_the_cap_are_turned_away(tmp_path: Path) -> None:
         with socket.create_connection(address) as third:
             third.settimeout(5)
             answer = third.recv(4096)
-        assert answer.startswith(b"HTTP/1.1 503") and b"ServiceUnavailable" in answer
+        assert answer.startswith(b"HTTP/1.1 503")
+        assert b"ServiceUnavailable" in answer
         for connection in held:
             connection.close()
         deadline = time.monotonic() + 5  # the held slots are freed once their threads end

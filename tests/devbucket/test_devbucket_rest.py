@@ -18,14 +18,6 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.devbucket import (
-    PNG,
-    RunningBucket,
-    issue_ticket,
-    oss_error,
-    start_bucket,
-    upload,
-)
 
 from chalicelib.credentials import Credentials
 from conformance import references
@@ -41,6 +33,14 @@ from devbucket.server import (
     DEV_S3_SECRET_ACCESS_KEY,
 )
 from devbucket.service import Bucket
+from tests.support.devbucket import (
+    PNG,
+    RunningBucket,
+    issue_ticket,
+    oss_error,
+    start_bucket,
+    upload,
+)
 
 PROVIDERS = ("oss", "s3")
 DEV_KEYS = {

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 from alibabacloud_oss_v2.signer.v4 import SignerV4
-from tests.support.devbucket import PNG, RunningBucket, bucket
-from tests.support.forms import encode, later, post, refused, v1_form, v4_form
 
 from devbucket import conditions
 from devbucket.server import DEV_ACCESS_KEY_SECRET, DEV_BUCKET, DEV_REGION
+from tests.support.devbucket import PNG, RunningBucket, bucket
+from tests.support.forms import encode, later, post, refused, v1_form, v4_form
 
 __all__ = ["bucket"]
 
@@ -182,7 +182,7 @@ def test_success_action_status(bucket: RunningBucket, value: str, status: int) -
     response = post(bucket, form)
     assert response.status_code == status
     assert (b"<PostResponse>" in response.content) == (status == 201)
-    assert response.headers["ETag"] == '"%s"' % hashlib.md5(PNG).hexdigest().upper()
+    assert response.headers["ETag"] == f'"{hashlib.md5(PNG).hexdigest().upper()}"'
 
 
 def test_the_file_must_be_the_last_part(bucket: RunningBucket) -> None:
@@ -250,7 +250,8 @@ def test_a_file_part_named_in_any_script_is_read(bucket: RunningBucket) -> None:
 def test_an_unknown_key_is_not_found(bucket: RunningBucket) -> None:
     refused(requests.get(f"{bucket.url}/uploads/nothing.png", timeout=5), 404, "NoSuchKey")
     head = requests.head(f"{bucket.url}/uploads/nothing.png", timeout=5)
-    assert head.status_code == 404 and head.content == b""
+    assert head.status_code == 404
+    assert head.content == b""
 
 
 # -- CORS ---------------------------------------------------------------------

@@ -17,6 +17,14 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+
+from devbucket.server import (
+    DEV_BUCKET,
+    DEV_S3_ACCESS_KEY_ID,
+    DEV_S3_REGION,
+    DEV_S3_SECRET_ACCESS_KEY,
+)
+from devbucket.service import Bucket
 from tests.support.devbucket import (
     PNG,
     RunningBucket,
@@ -28,14 +36,6 @@ from tests.support.devbucket import (
     upload,
     widened_policy,
 )
-
-from devbucket.server import (
-    DEV_BUCKET,
-    DEV_S3_ACCESS_KEY_ID,
-    DEV_S3_REGION,
-    DEV_S3_SECRET_ACCESS_KEY,
-)
-from devbucket.service import Bucket
 
 TEMPORARY_KEY_ID = "ASIADEVBUCKETTEMP000"
 TEMPORARY_SECRET = "temporary-secret-for-the-dev-bucket"
@@ -95,7 +95,8 @@ def test_the_stored_type_is_the_content_type_field_whatever_the_file_part_says(
     response = upload(ticket, file_type="text/html")
     assert response.status_code == 201, response.text
     stored = bucket.server.store.get(ticket["key"])
-    assert stored is not None and stored.content_type == "image/png"
+    assert stored is not None
+    assert stored.content_type == "image/png"
 
 
 def test_another_key_is_refused(bucket: RunningBucket) -> None:
@@ -111,7 +112,8 @@ def test_another_content_type_is_refused(bucket: RunningBucket) -> None:
     ticket = png_ticket(bucket)
     response = upload(ticket, file_type="text/html", **{"Content-Type": "text/html"})
     message = assert_refused(bucket, ticket, response, 403, "AccessDenied")
-    assert "Policy Condition failed" in message and "$content-type" in message
+    assert "Policy Condition failed" in message
+    assert "$content-type" in message
 
 
 def test_a_file_one_byte_over_the_bound_size_is_refused(bucket: RunningBucket) -> None:

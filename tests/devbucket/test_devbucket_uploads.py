@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from tests.support.environment import api_client
+
 from tests.support.devbucket import (
     PNG,
     RunningBucket,
@@ -26,6 +26,7 @@ from tests.support.devbucket import (
     upload,
     widened_policy,
 )
+from tests.support.environment import api_client
 
 __all__ = ["bucket"]  # the fixture, imported for pytest
 
@@ -85,7 +86,8 @@ def test_another_key_is_refused(bucket: RunningBucket, version: str) -> None:
     ticket = png_ticket(bucket, version)
     other = ticket["key"].replace("cat.png", "dog.png")
     message = assert_refused(bucket, ticket, upload(ticket, key=other), 403, "AccessDenied")
-    assert "Policy Condition failed" in message and "$key" in message
+    assert "Policy Condition failed" in message
+    assert "$key" in message
     assert bucket.server.store.get(other) is None
 
 

@@ -143,7 +143,8 @@ def test_a_picked_png_uploads_with_progress_a_thumbnail_and_a_download_link(
     assert row.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth") == 8
 
     href = link.get_attribute("href")
-    assert href.startswith(stack.bucket.url + "/uploads/") and href.endswith("/sunset.png")
+    assert href.startswith(stack.bucket.url + "/uploads/")
+    assert href.endswith("/sunset.png")
     key = href[len(stack.bucket.url) + 1 :]
     assert stack.bucket.stored(key) == PNG
     assert stack.bucket.server.store.get(key).content_type == "image/png"  # type: ignore[union-attr]
@@ -248,7 +249,8 @@ def test_retry_after_the_bucket_refuses_sends_the_same_file_again(
     asked = ticket_requests(page)
     row.get_by_role("button", name="Retry late.png").click()
     row.get_by_role("link", name="Download late.png").wait_for()
-    assert len(asked) == 1 and page.locator(".upload").count() == 1
+    assert len(asked) == 1
+    assert page.locator(".upload").count() == 1
     assert [path.read_bytes() for path in stack.stored_named("late.png")] == [PNG]
 
 
@@ -348,7 +350,7 @@ def test_the_page_ignores_an_api_named_in_its_address(
 
 
 @pytest.mark.parametrize(
-    "where, expected",
+    ("where", "expected"),
     [
         (
             "nowhere",

@@ -215,8 +215,10 @@ def test_the_readme_says_what_to_install_before_its_two_commands() -> None:
     head = (PROJECT / "README.md").read_text(encoding="utf-8").splitlines()[:40]
     first_block = next(index for index, line in enumerate(head) if FENCE.match(line))
     before, block = "\n".join(head[:first_block]), "\n".join(head[first_block:])
-    assert "make run" in block and "make test" in block
+    assert "make run" in block
+    assert "make test" in block
     # The Python it names is the oldest that Chalice, and so signpost, installs on.
     oldest = metadata("chalice")["Requires-Python"].removeprefix(">=")
     assert f"Python {oldest} or newer" in before
-    assert "`make`" in before and "sudo apt-get install chromium" in before
+    assert "`make`" in before
+    assert "sudo apt-get install chromium" in before

@@ -86,7 +86,8 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         page_origin = re.fullmatch(r"(http://[^/]+)/", address).group(1)  # type: ignore[union-attr]
 
         page = requests.get(address, timeout=5)
-        assert page.status_code == 200 and 'src="upload.js"' in page.text
+        assert page.status_code == 200
+        assert 'src="upload.js"' in page.text
         assert f'<body data-api="{api}">' in page.text  # the page's one API address
         ticket = requests.post(
             f"{api}/upload-tickets",
@@ -165,7 +166,8 @@ def test_incomplete_real_settings_are_named_before_anything_starts(tmp_path: Pat
         assert process.wait(20) == 2
         lines.extend(process.stdout or [])
     output = "".join(lines)
-    assert "Real OSS settings are incomplete" in output and "OSS_REGION" in output
+    assert "Real OSS settings are incomplete" in output
+    assert "OSS_REGION" in output
     assert "Open " not in output
 
 
@@ -198,9 +200,11 @@ def test_the_callback_is_wired_for_the_dev_bucket_unless_turned_off() -> None:
     assert load_callback_url(wired) == f"{api}/oss-callback"
     assert load_callback_key_prefixes(wired)[-1] == f"{bucket}/.well-known/"
     # --no-callback passes no API URL; real OSS has no dev bucket to trust.
-    assert parse_args(["--no-callback"]).no_callback and not parse_args([]).no_callback
+    assert parse_args(["--no-callback"]).no_callback
+    assert not parse_args([]).no_callback
     for env in (api_env({}, [], bucket), api_env({}, [], None, api)):
-        assert "OSS_CALLBACK_URL" not in env and "OSS_CALLBACK_PUBKEY_URL_PREFIX" not in env
+        assert "OSS_CALLBACK_URL" not in env
+        assert "OSS_CALLBACK_PUBKEY_URL_PREFIX" not in env
 
 
 def test_auth_mode_from_the_shell_is_kept_and_said_before_the_address(tmp_path: Path) -> None:
@@ -222,7 +226,8 @@ def test_auth_mode_from_the_shell_is_kept_and_said_before_the_address(tmp_path: 
 def test_no_warning_without_auth_mode(tmp_path: Path) -> None:
     from devtools.run import auth_warning
 
-    assert auth_warning({}) is None and auth_warning({"AUTH_MODE": " None "}) is None
+    assert auth_warning({}) is None
+    assert auth_warning({"AUTH_MODE": " None "}) is None
     assert "AUTH_MODE=jwt" in (auth_warning({"AUTH_MODE": "jwt"}) or "")
 
 

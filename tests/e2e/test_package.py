@@ -206,7 +206,8 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
     run([str(CHALICE), "package", "--stage", "dev", str(out)])
     archive = out / "deployment.zip"
     names = zipfile.ZipFile(archive).namelist()
-    assert "app.py" in names and "chalice/app.py" in names
+    assert "app.py" in names
+    assert "chalice/app.py" in names
     shipped_core = {name for name in names if name.startswith("chalicelib/")}
     assert shipped_core == {
         f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")

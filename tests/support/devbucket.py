@@ -21,8 +21,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from devbucket.service import Bucket
 from devbucket.server import DevBucketConfig, DevBucketServer, make_server, serve_in_thread
+from devbucket.service import Bucket
 from devtools.run import dev_bucket_env
 
 
@@ -164,7 +164,8 @@ def oss_error(response: Any) -> tuple[str, str]:
     if the body is not one."""
     root = ElementTree.fromstring(response.content)
     assert root.tag == "Error"
-    assert root.findtext("RequestId") and root.findtext("HostId")
+    assert root.findtext("RequestId")
+    assert root.findtext("HostId")
     return root.findtext("Code") or "", root.findtext("Message") or ""
 
 

@@ -4,6 +4,7 @@ they run, and stopped with Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -129,8 +130,6 @@ class Session:
         except ProcessLookupError:
             return self.process.wait()
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._reader.join(5)

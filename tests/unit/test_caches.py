@@ -68,7 +68,7 @@ def chained_hmac(secret: bytes, scope: tuple[str, ...]) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "secret, scope",
+    ("secret", "scope"),
     [
         (b"aliyun_v4secret-one", ("20261124", "cn-hangzhou", "oss", "aliyun_v4_request")),
         (b"aliyun_v4secret-two", ("20261124", "cn-hangzhou", "oss", "aliyun_v4_request")),

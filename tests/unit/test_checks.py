@@ -139,7 +139,7 @@ def test_a_key_over_1023_bytes_is_an_invalid_filename() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type, expected",
+    ("content_type", "expected"),
     [
         ("image/png", "image/png"),
         ("IMAGE/PNG", "image/png"),
@@ -200,7 +200,7 @@ def test_a_wildcard_allows_every_subtype() -> None:
 
 
 @pytest.mark.parametrize(
-    "filename, content_type",
+    ("filename", "content_type"),
     [
         ("cat.png", "image/png"),
         ("cat.PNG", "image/png"),
@@ -220,7 +220,7 @@ def test_a_matching_or_unknown_extension_passes(filename: str, content_type: str
 
 
 @pytest.mark.parametrize(
-    "filename, content_type",
+    ("filename", "content_type"),
     [
         ("cat.png", "application/pdf"),
         ("cat.png", "image/jpeg"),

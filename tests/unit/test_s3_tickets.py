@@ -108,7 +108,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("token", [None, SESSION_TOKEN], ids=["keys", "session"])
-@pytest.mark.parametrize("filename,content_type,size,disposition", CASES, ids=["ascii", "utf8"])
+@pytest.mark.parametrize(
+    ("filename", "content_type", "size", "disposition"), CASES, ids=["ascii", "utf8"]
+)
 def test_ticket_matches_botocore(
     frozen_botocore: None,
     token: str | None,
@@ -189,7 +191,7 @@ def test_session_token_is_bound_to_the_signature() -> None:
 
 
 @pytest.mark.parametrize(
-    "bucket,s3_config",
+    ("bucket", "s3_config"),
     [
         # botocore's default is the global endpoint; "virtual" asks for the regional one, ours.
         ("signpost-uploads", {"addressing_style": "virtual"}),
@@ -227,4 +229,5 @@ def test_missing_setting_is_named_never_valued(missing: str) -> None:
     with pytest.raises(NotConfigured) as caught:
         s3_ticket(env, filename="a.png", content_type="image/png")
     assert caught.value.variable == missing
-    assert SECRET not in caught.value.message and KEY_ID not in caught.value.message
+    assert SECRET not in caught.value.message
+    assert KEY_ID not in caught.value.message
