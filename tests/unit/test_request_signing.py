@@ -2,7 +2,7 @@
 
 Every storage call signpost makes for a multipart upload (create, list parts,
 complete, abort) is signed in the ``Authorization`` header, and every part
-URL it hands out in the query string, by :mod:`chalicelib.signers` and by an
+URL it hands out in the query string, by :mod:`chalicelib.request_signers` and by an
 oracle: ``alibabacloud-oss-v2``'s ``SignerV4`` and ``Client.presign`` for
 OSS, botocore's ``S3SigV4Auth``, ``S3SigV4QueryAuth`` and
 ``generate_presigned_url`` for S3. Same instant, credentials and request on
@@ -15,8 +15,11 @@ from __future__ import annotations
 import email.utils
 import functools
 import hashlib
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
@@ -32,11 +35,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.credentials import Credentials
-from chalicelib.signers import (
+from chalicelib.request_signers import (
     MAX_EXPIRES,
     ObjectRequest,
-    OssV4Signer,
-    S3SigV4Signer,
+    OssV4RequestSigner,
+    S3SigV4RequestSigner,
     http_date,
 )
 from tests.support.environment import botocore_clock, botocore_s3_client
@@ -130,12 +133,12 @@ def request_for(call: Call, endpoint: str, bucket: str, key: str) -> ObjectReque
     return ObjectRequest(call.method, endpoint, bucket, key, call.query, call.headers, call.body)
 
 
-def oss_signer(token: str | None = None, region: str = OSS_REGION) -> OssV4Signer:
-    return OssV4Signer(Credentials(OSS_KEY_ID, OSS_SECRET, token), region)
+def oss_signer(token: str | None = None, region: str = OSS_REGION) -> OssV4RequestSigner:
+    return OssV4RequestSigner(Credentials(OSS_KEY_ID, OSS_SECRET, token), region)
 
 
-def s3_signer(token: str | None = None, region: str = S3_REGION) -> S3SigV4Signer:
-    return S3SigV4Signer(Credentials(S3_KEY_ID, S3_SECRET, token), region)
+def s3_signer(token: str | None = None, region: str = S3_REGION) -> S3SigV4RequestSigner:
+    return S3SigV4RequestSigner(Credentials(S3_KEY_ID, S3_SECRET, token), region)
 
 
 def lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -252,7 +255,7 @@ def botocore_part_url(
 class Provider(NamedTuple):
     """One storage service: where it is, what signpost sends it, and its oracle."""
 
-    signer: Callable[..., OssV4Signer | S3SigV4Signer]
+    signer: Callable[..., OssV4RequestSigner | S3SigV4RequestSigner]
     bucket: str
     upload_id: str
     endpoints: tuple[str, ...]
@@ -624,3 +627,13 @@ def test_the_url_is_the_endpoint_then_the_key_encoded_once() -> None:
     )
     assert request.path == "/base/a%20b/%C3%BC%2B%252F~%21"
     assert request.url == "https://h.example/base/a%20b/%C3%BC%2B%252F~%21?uploadId=x%20y&uploads"
+
+
+def test_importing_app_compiles_no_request_signer() -> None:
+    """Only the multipart routes pay for this module (a Lambda zip holds no ``.pyc``)."""
+    probe = "import sys, app; print('chalicelib.request_signers' in sys.modules)"
+    root = Path(__file__).parents[2]
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
