@@ -1,4 +1,5 @@
-"""Form-upload signers, one class per signature scheme (as botocore's auth.py).
+"""Form-upload signers, one class per signature scheme (as botocore's auth.py),
+and the V4 core they share with request signing (:mod:`.request_signers`).
 
 A signer contributes two groups of form fields:
 
@@ -77,16 +78,18 @@ class OssV1Signer:
         }
 
 
-class _V4Signer:
-    """The shared shape of OSS V4 and AWS SigV4 POST signing.
+class V4Signer:
+    """The V4 core that OSS V4 and AWS SigV4 share, and their POST signing.
 
-    Both sign the base64 policy with a key derived from the secret, the date,
-    the region and the service; only the names and prefixes differ.
+    Both derive a key from the secret along a scope (date, region, service,
+    terminator) and sign with HMAC-SHA256; only the names and prefixes
+    differ. Forms sign the base64 policy with it; requests
+    (:mod:`.request_signers`) a string to sign made from the request.
     """
 
     algorithm: str
-    algorithm_field: str
-    field_prefix: str
+    algorithm_field: str  # the form field (and query parameter) naming the algorithm
+    field_prefix: str  # of form fields, request headers and query parameters
     secret_prefix: str
     service: str
     terminator: str
@@ -98,27 +101,34 @@ class _V4Signer:
     def _scope(self, day: str) -> tuple[str, ...]:
         return (day, self._region, self.service, self.terminator)
 
+    def _credential(self, day: str) -> str:
+        return "/".join((self._credentials.access_key_id, *self._scope(day)))
+
+    def _signature(self, message: str, day: str) -> str:
+        """Hex HMAC-SHA256 of ``message`` with the key derived for ``day``."""
+        secret = (self.secret_prefix + self._credentials.secret).encode("utf-8")
+        key = derive_key(secret, self._scope(day))
+        return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _field(self, name: str) -> str:
+        return f"{self.field_prefix}-{name}"
+
     def auth_fields(self, now: datetime) -> dict[str, str]:
-        prefix = self.field_prefix
         stamp = now.strftime(AMZ_DATE)
-        credential = "/".join((self._credentials.access_key_id, *self._scope(stamp[:8])))
         fields = {
             self.algorithm_field: self.algorithm,
-            f"{prefix}-credential": credential,
-            f"{prefix}-date": stamp,
+            self._field("credential"): self._credential(stamp[:8]),
+            self._field("date"): stamp,
         }
         if self._credentials.session_token:
-            fields[f"{prefix}-security-token"] = self._credentials.session_token
+            fields[self._field("security-token")] = self._credentials.session_token
         return fields
 
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]:
-        secret = (self.secret_prefix + self._credentials.secret).encode("utf-8")
-        key = derive_key(secret, self._scope(now.strftime(SCOPE_DATE)))
-        signature = hmac.new(key, policy.encode("ascii"), hashlib.sha256).hexdigest()
-        return {f"{self.field_prefix}-signature": signature}
+        return {self._field("signature"): self._signature(policy, now.strftime(SCOPE_DATE))}
 
 
-class OssV4Signer(_V4Signer):
+class OssV4Signer(V4Signer):
     """OSS signature V4 (``OSS4-HMAC-SHA256``), the default."""
 
     algorithm = "OSS4-HMAC-SHA256"
@@ -129,7 +139,7 @@ class OssV4Signer(_V4Signer):
     terminator = "aliyun_v4_request"
 
 
-class S3SigV4Signer(_V4Signer):
+class S3SigV4Signer(V4Signer):
     """AWS Signature Version 4 for S3 POST (``AWS4-HMAC-SHA256``)."""
 
     algorithm = "AWS4-HMAC-SHA256"

@@ -5,9 +5,14 @@ Fixtures built on these are in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
+
+from chalicelib.credentials import Credentials
 
 SECRET = "test-secret-Zq8vY2pL0xN4wB7k"
 OSS_ENV = {
@@ -63,6 +68,35 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@contextmanager
+def botocore_clock(now: datetime) -> Iterator[None]:
+    """botocore's clock stopped at ``now``: its policies' expiry and its signing time.
+
+    botocore reads it in naive UTC.
+    """
+    naive = now.astimezone(timezone.utc).replace(tzinfo=None)
+    with (
+        mock.patch("botocore.signers.get_current_datetime", return_value=naive),
+        mock.patch("botocore.auth.get_current_datetime", return_value=naive),
+    ):
+        yield
+
+
+def botocore_s3_client(credentials: Credentials, region: str, **s3: str) -> Any:
+    """botocore's S3 client signing SigV4: the oracle of S3 signatures."""
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "s3",
+        region_name=region,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret,
+        aws_session_token=credentials.session_token,
+        config=Config(signature_version="s3v4", s3=s3 or None),
+    )
 
 
 def chalice_client() -> Any:

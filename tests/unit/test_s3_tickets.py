@@ -14,19 +14,17 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
-from unittest import mock
 
-import botocore.session
 import pytest
 from botocore.auth import S3SigV4PostAuth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 
 from chalicelib.credentials import Credentials
 from chalicelib.errors import NotConfigured
 from chalicelib.handlers import upload_ticket
 from chalicelib.signers import S3SigV4Signer
+from tests.support.environment import botocore_clock, botocore_s3_client
 
 NOW = datetime(2026, 11, 24, 23, 59, 30, tzinfo=timezone.utc)
 RANDOM = "5d1e" * 8
@@ -51,24 +49,12 @@ def s3_ticket(env: dict[str, str], **body: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def frozen_botocore() -> Iterator[None]:
-    """botocore's clock at NOW: the policy's expiration and the signing time."""
-    naive = NOW.replace(tzinfo=None)  # botocore works in naive UTC
-    with (
-        mock.patch("botocore.signers.get_current_datetime", return_value=naive),
-        mock.patch("botocore.auth.get_current_datetime", return_value=naive),
-    ):
+    with botocore_clock(NOW):
         yield
 
 
 def botocore_client(token: str | None = None, region: str = REGION, **s3: str) -> Any:
-    return botocore.session.get_session().create_client(
-        "s3",
-        region_name=region,
-        aws_access_key_id=KEY_ID,
-        aws_secret_access_key=SECRET,
-        aws_session_token=token,
-        config=Config(signature_version="s3v4", s3=s3 or None),
-    )
+    return botocore_s3_client(Credentials(KEY_ID, SECRET, token), region, **s3)
 
 
 def policy_of(fields: dict[str, str]) -> dict[str, Any]:
