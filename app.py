@@ -14,9 +14,10 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib import handlers
 from chalicelib.auth import authenticate
-from chalicelib.cors import allowed_origins, cors_headers
+from chalicelib.cors import cors_headers
+from chalicelib.environment import current_env
 from chalicelib.errors import NotConfigured, SignpostError
-from chalicelib.settings import current_env
+from chalicelib.settings import load_allowed_origins
 
 app = Chalice(app_name="signpost")
 app.log.setLevel(logging.INFO)
@@ -25,7 +26,7 @@ JSON_BODIES = ["application/json", "text/plain"]
 
 
 def refusal(error: SignpostError) -> Response:
-    """A refusal as the SPEC shapes it, logged with its reason (never a secret)."""
+    """A refusal in the documented error shape, logged with its reason (never a secret)."""
     level = logging.ERROR if error.status >= 500 else logging.INFO
     app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
     # RFC 9110: a 401 names the scheme that would be accepted.
@@ -43,12 +44,12 @@ def current_request() -> Request:
 
 
 def caller() -> str | None:
-    """The caller's ``user/`` segment (SPEC section 6), or the refusal."""
+    """The caller's ``user/`` segment (``AUTH_MODE``), or the refusal."""
     return authenticate(current_request().headers.get("authorization"), current_env())
 
 
 def answer(produce: Callable[[], dict[str, Any]]) -> Response:
-    """Run a handler; turn a refusal into its status and SPEC-shaped JSON."""
+    """Run a handler; turn a refusal into its status and ``{"error": {code, message}}``."""
     try:
         return Response(body=produce(), status_code=200)
     except SignpostError as error:
@@ -58,11 +59,11 @@ def answer(produce: Callable[[], dict[str, Any]]) -> Response:
 @app.middleware("http")
 def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     """What every answer gets, Chalice's own errors (405, 415, 500) included:
-    the SPEC's error shape, ``Cache-Control: no-store``, and CORS. A CORS
+    the documented error shape, ``Cache-Control: no-store``, and CORS. A CORS
     preflight is answered here; routes list ``OPTIONS`` only so that API
     Gateway forwards it."""
     try:
-        origins = allowed_origins(current_env())
+        origins = load_allowed_origins(current_env())
     except NotConfigured as error:
         response = refusal(error)
     else:
@@ -96,9 +97,9 @@ def upload_rules() -> Response:
 
 
 @app.route("/get_post_signature_for_oss_upload", methods=["GET", "OPTIONS"])
-def seed_policy() -> Response:
+def legacy_policy() -> Response:
     # The handler checks LEGACY_ROUTE before it calls caller(): off is a 404, not a 401.
-    return answer(lambda: handlers.seed_policy(current_env(), caller=caller))
+    return answer(lambda: handlers.legacy_policy(current_env(), caller=caller))
 
 
 @app.route("/oss-callback", methods=["POST"])

@@ -6,7 +6,8 @@ JSON document (``rawPath``, ``headers``, ``body``, ``isBase64Encoded``,
 ``body`` and ``isBase64Encoded`` back. This module turns that request into the
 API Gateway proxy event the Chalice app reads, runs the very app Lambda runs,
 and turns its answer back. Only API Gateway routes by the app's table, so the
-route is found here; a path the app does not serve is a 404 in the SPEC shape.
+route is found here; a path the app does not serve is a 404 in the app's own
+error shape.
 
 The function's role keys (``context.credentials`` up to Python 3.10, the
 ``ALIBABA_CLOUD_*`` variables from 3.12) reach the OSS signer through a
@@ -20,10 +21,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import app as chalice_app
+from chalicelib.environment import request_env
 from chalicelib.errors import NotFound
-from chalicelib.settings import request_env
 
-# context.credentials attribute -> the variable settings.py falls back to.
+# context.credentials attribute -> the variable the OSS settings fall back to.
 CONTEXT_CREDENTIALS = (
     ("access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
     ("access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),

@@ -1,4 +1,4 @@
-"""Who may ask (SPEC section 6): an API key or a JWT in ``Authorization: Bearer``.
+"""Who may ask (``AUTH_MODE``): an API key or a JWT in ``Authorization: Bearer``.
 
 :func:`authenticate` runs before a request's body is read: it returns the
 caller's key segment, or ``None`` when the mode has no per-user prefix, or
@@ -17,9 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .environment import Env
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
+from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
 from .keys import user_segment
-from .settings import AuthSettings, Env, load_auth
+from .settings import AuthSettings, load_auth
 
 log = logging.getLogger("signpost.auth")  # under the app's logger and its handler
 
@@ -37,18 +39,18 @@ JWKS_MAX_AGE = 3600.0  # keys are re-read after this, so a withdrawn key stops w
 def authenticate(authorization: str | None, env: Env) -> str | None:
     """The caller's ``user/`` segment: ``None`` for ``none`` and ``api-key``.
 
-    Raises ``MissingCredentials`` (no bearer token), ``AccessDenied`` (a wrong
-    one), ``NotConfigured`` or ``AuthUnavailable``.
+    Raises ``MissingCredentials`` (no bearer credential), ``AccessDenied`` (a
+    wrong one), ``NotConfigured`` or ``AuthUnavailable``.
     """
     auth = load_auth(env)
     if auth.mode == "none":
         return None
-    token = bearer_token(authorization)
+    bearer = bearer_credential(authorization)
     if auth.mode == "api-key":
-        check_api_key(token, auth.api_keys)
+        check_api_key(bearer, auth.api_keys)
         return None
     warn_without_issuer(auth)
-    return user_segment(jwt_subject(token, auth, JWKS_CACHE))
+    return user_segment(jwt_subject(bearer, auth, JWKS_CACHE))
 
 
 _WARNED_WITHOUT_ISSUER: set[str] = set()  # JWKS URLs already warned about
@@ -72,26 +74,26 @@ def warn_without_issuer(auth: AuthSettings) -> None:
         )
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header (scheme in any case)."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+def bearer_credential(authorization: str | None) -> str:
+    """What follows ``Bearer`` (in any case) in ``Authorization``: an API key or a JWT."""
+    scheme, _, bearer = (authorization or "").strip().partition(" ")
+    bearer = bearer.strip()
+    if scheme.lower() != "bearer" or not bearer:
         raise MissingCredentials("Send your credentials as 'Authorization: Bearer <token>'.")
-    return token
+    return bearer
 
 
 def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
 
 
-def check_api_key(token: str, keys: tuple[str, ...]) -> None:
+def check_api_key(bearer: str, keys: tuple[str, ...]) -> None:
     """Refuse a key not in ``keys``.
 
     Every key is compared, without an early exit, and over SHA-256 digests:
     the time taken tells neither which key matched nor how long the keys are.
     """
-    offered = _digest(token)
+    offered = _digest(bearer)
     matched = False
     for key in keys:
         matched |= hmac.compare_digest(offered, _digest(key))
@@ -99,19 +101,19 @@ def check_api_key(token: str, keys: tuple[str, ...]) -> None:
         raise AccessDenied("The API key is not valid.")
 
 
-def jwt_subject(token: str, auth: AuthSettings, jwks: JwksCache) -> str:
-    """The ``sub`` of a token that passes every check ``auth`` asks for."""
+def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
+    """The ``sub`` of a JWT that passes every check ``auth`` asks for."""
     import jwt
 
     key: Any
     algorithms: tuple[str, ...]
     if auth.jwks_url:
-        key, algorithms = jwks.key(jwks_kid(token), auth.jwks_url), JWKS_ALGORITHMS
+        key, algorithms = jwks.key(jwks_kid(bearer), auth.jwks_url), JWKS_ALGORITHMS
     else:
         key, algorithms = auth.jwt_secret, SECRET_ALGORITHMS
     try:
         claims = jwt.decode(
-            token,
+            bearer,
             key,
             algorithms=list(algorithms),
             audience=auth.audience,
@@ -131,12 +133,12 @@ def jwt_subject(token: str, auth: AuthSettings, jwks: JwksCache) -> str:
     return subject
 
 
-def jwks_kid(token: str) -> str:
-    """The ``kid`` of a token meant for the JWKS keys, checked before any fetch."""
+def jwks_kid(bearer: str) -> str:
+    """The ``kid`` of a JWT meant for the JWKS keys, checked before any fetch."""
     import jwt
 
     try:
-        header = jwt.get_unverified_header(token)
+        header = jwt.get_unverified_header(bearer)
     except (jwt.PyJWTError, ValueError, RecursionError):
         # ValueError: text that is not UTF-8; RecursionError: deeply nested JSON.
         raise AccessDenied("The token is not a well-formed JWT.") from None
@@ -223,25 +225,15 @@ def _unavailable(reason: str) -> AuthUnavailable:
 
 def fetch_jwks(url: str) -> dict[str, Any]:
     """GET the key set: a short timeout, no redirects, at most ``JWKS_MAX_BYTES``."""
-    import requests
-
+    accept = {"Accept": "application/json"}
     try:
-        with requests.get(
-            url,
-            timeout=JWKS_TIMEOUT,
-            stream=True,
-            allow_redirects=False,
-            headers={"Accept": "application/json"},
-        ) as response:
-            if response.status_code != 200:
-                raise _unavailable(f"answered HTTP {response.status_code}")
-            body = b""
-            for chunk in response.iter_content(16 * 1024):
-                body += chunk
-                if len(body) > JWKS_MAX_BYTES:
-                    raise _unavailable(f"is larger than {JWKS_MAX_BYTES} bytes")
-    except requests.RequestException as error:
-        raise _unavailable(f"could not be read ({type(error).__name__})") from None
+        body = bounded_get(url, timeout=JWKS_TIMEOUT, max_bytes=JWKS_MAX_BYTES, headers=accept)
+    except UnexpectedStatus as failure:
+        raise _unavailable(f"answered HTTP {failure.status}") from None
+    except TooLarge:
+        raise _unavailable(f"is larger than {JWKS_MAX_BYTES} bytes") from None
+    except Unreachable as failure:
+        raise _unavailable(f"could not be read ({failure.error})") from None
     return parse_jwks(body)
 
 

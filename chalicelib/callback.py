@@ -1,4 +1,4 @@
-"""OSS upload callbacks (SPEC section 8): what a ticket asks OSS to send
+"""OSS upload callbacks (``OSS_CALLBACK_URL``): what a ticket asks OSS to send
 back, and the proof that a call to ``POST /oss-callback`` came from OSS.
 
 OSS signs each callback with its own RSA key: ``authorization`` is the base64
@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -47,7 +49,7 @@ CALLBACK_BODY_TYPE = "application/json"
 KEY_URL_HEADER = "x-oss-pub-key-url"
 SIGNATURE_HEADER = "authorization"
 KEY_FETCH_TIMEOUT = 3.0  # seconds: OSS gives up on a callback after 5
-MAX_KEY_BYTES = 16 * 1024  # a PEM public key is well under 1 KiB
+MAX_PUBLIC_KEY_BYTES = 16 * 1024  # a PEM public key is well under 1 KiB
 MAX_KEY_URL_CHARS = 1024
 MAX_HEADER_CHARS = 4096
 # A URL's own characters (RFC 3986) without query, fragment or percent-encoding:
@@ -101,7 +103,7 @@ def callback_fields(
     }
 
 
-class Upload(NamedTuple):
+class UploadReport(NamedTuple):
     """What a verified callback says was stored."""
 
     bucket: str
@@ -171,34 +173,22 @@ def key_url(headers: Mapping[str, str], dev_prefixes: tuple[str, ...]) -> str:
     raise CallbackRefused("public key URL is not on a trusted host")
 
 
-def fetch_public_key(url: str) -> bytes:
-    """The PEM at ``url``: one GET, no redirects, a short timeout, a size cap."""
-    import requests
-
-    try:
-        with requests.get(
-            url, timeout=KEY_FETCH_TIMEOUT, stream=True, allow_redirects=False
-        ) as response:
-            if response.status_code != 200:
-                raise CallbackRefused(f"public key URL answered {response.status_code}")
-            pem = b""
-            for chunk in response.iter_content(4096):
-                pem += chunk
-                if len(pem) > MAX_KEY_BYTES:
-                    raise CallbackRefused("public key is too large")
-    except requests.RequestException as error:
-        raise CallbackRefused(f"public key fetch failed: {type(error).__name__}") from None
-    return pem
-
-
 def load_public_key(url: str) -> RSAPublicKey:
-    """The RSA key at ``url``, fetched now."""
+    """The RSA key at ``url``, fetched now: one bounded GET (:mod:`chalicelib.fetch`)."""
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     try:
-        key = load_pem_public_key(fetch_public_key(url))
+        key = load_pem_public_key(
+            bounded_get(url, timeout=KEY_FETCH_TIMEOUT, max_bytes=MAX_PUBLIC_KEY_BYTES)
+        )
+    except UnexpectedStatus as failure:
+        raise CallbackRefused(f"public key URL answered {failure.status}") from None
+    except TooLarge:
+        raise CallbackRefused("public key is too large") from None
+    except Unreachable as failure:
+        raise CallbackRefused(f"public key fetch failed: {failure.error}") from None
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise CallbackRefused("public key is not a PEM public key") from None
     if not isinstance(key, RSAPublicKey):
@@ -284,7 +274,7 @@ def _number(value: Any) -> int | None:
     return None
 
 
-def parse_upload(body: bytes, now: float) -> Upload:
+def parse_report(body: bytes, now: float) -> UploadReport:
     """The upload a verified body describes, in :data:`CALLBACK_BODY`'s shape,
     unless its ticket expired more than :data:`CALLBACK_GRACE_SECONDS` ago."""
     try:
@@ -298,7 +288,7 @@ def parse_upload(body: bytes, now: float) -> Upload:
         raise CallbackRefused("body carries no ticket expiry")
     if now > expires + CALLBACK_GRACE_SECONDS:
         raise CallbackRefused("callback is stale: its ticket expired long ago")
-    return Upload(
+    return UploadReport(
         bucket=_text(document, "bucket"),
         key=_text(document, "object"),
         etag=_text(document, "etag"),
@@ -316,7 +306,7 @@ def verify_callback(
     callback_url: str,
     dev_prefixes: tuple[str, ...],
     now: float,
-) -> Upload:
+) -> UploadReport:
     """The upload a callback reports, once it is proven to come from OSS.
 
     Every header is checked before the key is fetched, and the signature
@@ -325,4 +315,4 @@ def verify_callback(
     url = key_url(headers, dev_prefixes)
     signature = _base64(_header(headers, SIGNATURE_HEADER), SIGNATURE_HEADER)
     check_signature(PUBLIC_KEYS.key(url), signature, signed_target(callback_url) + b"\n" + body)
-    return parse_upload(body, now)
+    return parse_report(body, now)

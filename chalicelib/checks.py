@@ -1,7 +1,7 @@
-"""The checks of SPEC section 3: what a ticket request may ask for.
+"""The checks of a ticket request: what a caller may ask for.
 
-One function per rule, each raising the refusal the SPEC names; tests
-parametrize over these functions directly.
+One function per rule, each raising the refusal ``docs/api.md`` names for
+it; tests parametrize over these functions directly.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .errors import (
 from .settings import Settings
 
 MAX_FILENAME_BYTES = 255
-MAX_KEY_BYTES = 1023
+MAX_OBJECT_KEY_BYTES = 1023  # OSS's and S3's limit on an object key, UTF-8
 REQUEST_FIELDS = ("filename", "content_type", "size")
 # Cc: control characters; Cf: bidi overrides and invisible formatting;
 # Cs: lone surrogates, which JSON can carry but UTF-8 cannot encode.
@@ -74,10 +74,10 @@ def check_filename(filename: str) -> str:
     return name
 
 
-def check_key_length(key: str) -> str:
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+def check_object_key_length(key: str) -> str:
+    if len(key.encode("utf-8")) > MAX_OBJECT_KEY_BYTES:
         raise InvalidFilename(
-            f"The filename is too long: the object key would exceed {MAX_KEY_BYTES} bytes."
+            f"The filename is too long: the object key would exceed {MAX_OBJECT_KEY_BYTES} bytes."
         )
     return key
 
@@ -113,7 +113,7 @@ def check_size(size: object, max_upload_bytes: int) -> int:
 
 
 def check_ticket_request(body: dict[str, Any], settings: Settings) -> TicketRequest:
-    """Every check of SPEC section 3 on a parsed body, in the SPEC's order."""
+    """Every check on a parsed body, in the order ``docs/api.md`` lists the refusals."""
     unknown = sorted(set(body) - set(REQUEST_FIELDS))
     if unknown:
         raise UnknownField(

@@ -1,37 +1,15 @@
-"""CORS for the API: exact origins from ``CORS_ALLOW_ORIGIN``, echoed back.
+"""CORS for the API: the exact origins of ``CORS_ALLOW_ORIGIN``, echoed back.
 
 Chalice's ``CORSConfig`` takes one fixed origin; a function shared by staging
-and production needs a list, so the whole rule lives here, in one place.
+and production needs a list, so the header rule lives here, in one place
+(the list is loaded with the other settings, in :mod:`chalicelib.settings`).
 """
 
 from __future__ import annotations
 
-import re
-
-from .errors import NotConfigured
-from .settings import Env, per_environment
-
 ALLOW_METHODS = "GET, POST, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type"
 MAX_AGE = "600"  # seconds a browser may cache a preflight
-
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
-
-
-@per_environment
-def allowed_origins(env: Env) -> frozenset[str]:
-    """The exact origins allowed to call the API; empty means CORS is off.
-
-    Lower-cased: a browser sends the scheme and host lower-case, so a
-    configured ``https://App.example.com`` must still match.
-    """
-    raw = env.get("CORS_ALLOW_ORIGIN", "")
-    origins = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
-    if not all(_ORIGIN.fullmatch(origin) for origin in origins):
-        raise NotConfigured(
-            "CORS_ALLOW_ORIGIN", "must be a comma list of origins like https://app.example.com"
-        )
-    return origins
 
 
 def cors_headers(origin: str | None, allowed: frozenset[str], preflight: bool) -> dict[str, str]:

@@ -17,8 +17,8 @@ class Credentials(NamedTuple):
     session_token: str | None = None
 
     def __repr__(self) -> str:
-        token = "None" if self.session_token is None else "<hidden>"
+        session_token = "None" if self.session_token is None else "<hidden>"
         return (
             f"Credentials(access_key_id={self.access_key_id!r}, secret=<hidden>, "
-            f"session_token={token})"
+            f"session_token={session_token})"
         )

@@ -1,4 +1,4 @@
-"""The refusals of SPEC section 3, one class per error code.
+"""The refusals ``docs/api.md`` lists, one class per error code.
 
 Each carries the HTTP status and a message meant for a person. The code is the
 class name, so ``except InvalidFilename`` and the JSON ``code`` never drift.

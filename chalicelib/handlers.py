@@ -1,8 +1,9 @@
 """What each route does, in plain values: bytes and an environment in, a dict out.
 
 This is the seam between the pure core and the web framework. Settings are
-read here on every call (SPEC section 5), the clock and the random source
-are the module's defaults unless a caller passes its own.
+read here on every call, never at import, so a changed variable takes effect
+on the next request; the clock and the random source are the module's
+defaults unless a caller passes its own.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 from .checks import check_ticket_request, parse_body
 from .content_types import extensions_by_type
+from .environment import Env
 from .errors import AccessDenied, NotConfigured, NotFound
 from .settings import (
-    Env,
     OssSettings,
     S3Settings,
     Settings,
@@ -29,10 +30,10 @@ from .settings import (
     load_settings,
 )
 from .signers import OssV1Signer, OssV4Signer, S3SigV4Signer
-from .tickets import FormTarget, issue_ticket, seed_signature, ticket_expiry
+from .tickets import FormTarget, issue_ticket, legacy_signature, ticket_expiry
 
 Clock = Callable[[], datetime]
-TokenSource = Callable[[], str]
+SegmentSource = Callable[[], str]  # a key's random segment
 
 log = logging.getLogger("signpost.callback")
 
@@ -42,11 +43,11 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def random_token() -> str:
-    """32 hex digits from the OS's cryptographic source.
+def random_segment() -> str:
+    """A key's random segment: 32 hex digits from the OS's cryptographic source.
 
     ``os.urandom`` is what ``secrets.token_hex`` reads; importing ``secrets``
-    would also import ``random`` (~0.7 ms and 0.2 MB of cold start).
+    would also import ``random``, which every cold start would pay for.
     """
     return os.urandom(16).hex()
 
@@ -83,7 +84,7 @@ def upload_ticket(
     *,
     user: str | None = None,
     clock: Clock = utc_now,
-    token: TokenSource = random_token,
+    segment: SegmentSource = random_segment,
 ) -> dict[str, Any]:
     """``POST /upload-tickets``: check the request, then sign its ticket."""
     settings = load_settings(env)
@@ -97,7 +98,7 @@ def upload_ticket(
 
         extra = callback_fields(callback_url, request.filename, user, ticket_expiry(now, settings))
     ticket = issue_ticket(
-        request, settings, target, now=now, token=token(), user=user, extra_fields=extra
+        request, settings, target, now=now, segment=segment(), user=user, extra_fields=extra
     )
     return ticket.to_dict()
 
@@ -115,14 +116,14 @@ def no_caller() -> str | None:
     return None
 
 
-def seed_policy(
+def legacy_policy(
     env: Env,
     *,
     caller: Callable[[], str | None] = no_caller,
     clock: Clock = utc_now,
-    token: TokenSource = random_token,
+    segment: SegmentSource = random_segment,
 ) -> dict[str, Any]:
-    """``GET /get_post_signature_for_oss_upload``: the seed's V1 answer.
+    """``GET /get_post_signature_for_oss_upload``: the legacy V1 route's answer.
 
     Off unless ``LEGACY_ROUTE=on``: then ``NotFound``, before ``caller``
     (the auth step, which gives the ``user/`` segment) runs, as for any path
@@ -130,13 +131,13 @@ def seed_policy(
     """
     if not legacy_route_on(env):
         raise NotFound(
-            "There is nothing at this path: the seed page's route is off (LEGACY_ROUTE). "
+            "There is nothing at this path: the legacy route is off (LEGACY_ROUTE). "
             "Ask POST /upload-tickets for a ticket."
         )
     user = caller()
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
-    return seed_signature(settings, target, now=clock(), token=token(), user=user)
+    return legacy_signature(settings, target, now=clock(), segment=segment(), user=user)
 
 
 def oss_callback(
@@ -154,9 +155,9 @@ def oss_callback(
     dev_prefixes = load_callback_key_prefixes(env)
     raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
-        upload = verify_callback(headers, raw, callback_url, dev_prefixes, clock().timestamp())
+        report = verify_callback(headers, raw, callback_url, dev_prefixes, clock().timestamp())
     except CallbackRefused as refusal:
         log.warning("callback refused: %s", refusal.reason)
         raise AccessDenied("The callback could not be verified.") from None
-    log.info(upload.log_line())
-    return upload.answer()
+    log.info(report.log_line())
+    return report.answer()

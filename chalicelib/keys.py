@@ -1,4 +1,5 @@
-"""Object keys and the names an object is served under (SPEC section 4)."""
+"""Object keys, ``{UPLOAD_DIR}{user/}{random}/{filename}``, and the name an
+object is served under."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import re
 from urllib.parse import quote
 
-from .checks import check_key_length
+from .checks import check_object_key_length
 
 # A ``sub`` made only of these may stand in a key as it is; anything else is
 # replaced by its hash, so no caller can smuggle ``/`` or ``..`` into a prefix.
@@ -35,15 +36,19 @@ def user_segment(subject: str) -> str:
     return HASHED_PREFIX + digest[:32]
 
 
-def key_prefix(upload_dir: str, user: str | None, token: str) -> str:
-    """``{UPLOAD_DIR}{user/}{random}/``: the part of a key the caller cannot choose."""
+def key_prefix(upload_dir: str, user: str | None, segment: str) -> str:
+    """``{UPLOAD_DIR}{user/}{random}/``: the part of a key the caller cannot choose.
+
+    ``segment`` is the random one: 32 hex digits, so keys never collide and
+    spread across the store's partitions.
+    """
     user_part = f"{user}/" if user else ""
-    return f"{upload_dir}{user_part}{token}/"
+    return f"{upload_dir}{user_part}{segment}/"
 
 
-def object_key(upload_dir: str, user: str | None, token: str, filename: str) -> str:
+def object_key(upload_dir: str, user: str | None, segment: str, filename: str) -> str:
     """``{UPLOAD_DIR}{user/}{random}/{filename}``, refused if over 1023 bytes."""
-    return check_key_length(key_prefix(upload_dir, user, token) + filename)
+    return check_object_key_length(key_prefix(upload_dir, user, segment) + filename)
 
 
 def content_disposition(filename: str) -> str:

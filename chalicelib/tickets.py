@@ -90,12 +90,15 @@ def issue_ticket(
     target: FormTarget,
     *,
     now: datetime,
-    token: str,
+    segment: str,
     user: str | None = None,
     extra_fields: Mapping[str, str] | None = None,
 ) -> Ticket:
-    """A ticket for one object: every field it returns is bound exactly."""
-    key = object_key(settings.upload_dir, user, token, request.filename)
+    """A ticket for one object: every field it returns is bound exactly.
+
+    ``segment`` is the key's random segment.
+    """
+    key = object_key(settings.upload_dir, user, segment, request.filename)
     low, high = (request.size, request.size) if request.size else (1, settings.max_upload_bytes)
     fields = {
         "key": key,
@@ -115,21 +118,22 @@ def issue_ticket(
     )
 
 
-def seed_signature(
+def legacy_signature(
     settings: Settings,
     target: FormTarget,
     *,
     now: datetime,
-    token: str,
+    segment: str,
     user: str | None = None,
 ) -> dict[str, Any]:
-    """The seed page's answer: a V1 policy for any key under a fresh directory.
+    """The legacy V1 route's answer: a policy for any key under a fresh directory.
 
-    The seed's script picks the key itself (``dir + filename``), so this
-    policy can only bind the prefix, which holds the caller's ``user/``
-    segment like a ticket's key. New clients should use tickets.
+    The client of OSS's form-upload sample picks the key itself (``dir +
+    filename``), so this policy can only bind the prefix, which holds the
+    caller's ``user/`` segment like a ticket's key. New clients should use
+    tickets.
     """
-    directory = key_prefix(settings.upload_dir, user, token)
+    directory = key_prefix(settings.upload_dir, user, segment)
     expires_at = ticket_expiry(now, settings)
     fields = sign_form(
         target,

@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from chalicelib.variables import OSS, S3, default, in_group
 from devbucket.callback import KEY_FOLDER
 from devbucket.server import (
     DEV_ACCESS_KEY_ID,
@@ -54,20 +55,25 @@ from devtools.reload import CodeWatcher
 
 PROJECT = Path(__file__).resolve().parents[1]
 FRONTEND = PROJECT / "frontend"
-# Any of these in the environment means "use my real bucket" (OSS_SIGNATURE_VERSION
-# alone does not: the dev bucket checks V1 and V4 alike; nor do AWS_* keys alone, which
-# many shells carry for other work).
+# Any of the provider's variables (chalicelib.variables) in the environment means "use
+# my real bucket", but these, which name no bucket alone: OSS_SIGNATURE_VERSION (the dev
+# bucket checks V1 and V4 alike), S3's regions and the AWS_* keys (many shells carry them
+# for other work), and Alibaba Cloud's secret and token without its key ID.
+NOT_A_REAL_BUCKET = frozenset(
+    {
+        "OSS_SIGNATURE_VERSION",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "S3_REGION",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    }
+)
 REAL_VARIABLES = {
-    "oss": (
-        "OSS_BUCKET",
-        "OSS_REGION",
-        "OSS_ENDPOINT",
-        "OSS_ACCESS_KEY_ID",
-        "OSS_ACCESS_KEY_SECRET",
-        "OSS_SESSION_TOKEN",
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    ),
-    "s3": ("S3_BUCKET", "S3_ENDPOINT"),
+    provider: tuple(name for name in in_group(group) if name not in NOT_A_REAL_BUCKET)
+    for provider, group in (("oss", OSS), ("s3", S3))
 }
 API_START_SECONDS = 60
 STOP_SECONDS = 5
@@ -326,7 +332,7 @@ def auth_warning(env: Mapping[str, str]) -> str | None:
     """What to say when the shell turns auth on: the demo page sends no
     credentials, so every upload from it would be refused."""
     mode = env.get("AUTH_MODE", "").strip()
-    if mode.lower() in ("", "none"):
+    if mode.lower() in ("", default("AUTH_MODE")):
         return None
     return (
         f"Warning: AUTH_MODE={mode} comes from your shell, so the API asks every caller "

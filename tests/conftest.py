@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.environment import OSS_ENV, SIGNPOST_VARIABLES, api_client
+from chalicelib.variables import NAMES
+from tests.support.environment import OSS_ENV, api_client
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """The process environment with only the OSS test settings.
+    """The process environment with only the OSS test settings: every variable
+    signpost reads (:mod:`chalicelib.variables`) is cleared first, so a
+    developer's shell cannot leak into a test.
 
     Returns a setter, ``env(NAME="value")``, undone after the test; an empty
     string removes the variable.
@@ -26,7 +29,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             else:
                 monkeypatch.delenv(name, raising=False)
 
-    set_env(**{**dict.fromkeys(SIGNPOST_VARIABLES, ""), **OSS_ENV})
+    set_env(**{**dict.fromkeys(NAMES, ""), **OSS_ENV})
     return set_env
 
 

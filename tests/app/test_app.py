@@ -16,7 +16,7 @@ from tests.support.environment import OSS_ENV, SECRET, api_client
 from tests.support.tickets import assert_every_field_bound
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_REFUSALS = {
+DOCUMENTED_REFUSALS = {
     (400, "InvalidRequest"),
     (400, "UnknownField"),
     (400, "InvalidFilename"),
@@ -27,7 +27,7 @@ SPEC_REFUSALS = {
     (400, "InvalidSize"),
 }
 JSON = {"content-type": "application/json"}
-SEED_ROUTE = "/get_post_signature_for_oss_upload"
+LEGACY_PATH = "/get_post_signature_for_oss_upload"
 
 
 def post(api: Any, body: object, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
@@ -77,7 +77,7 @@ def test_text_plain_bodies_are_read_as_json(env: Any, api: Any) -> None:
         ({"filename": "cat.png", "content_type": "image/png", "size": True}, 400, "InvalidSize"),
     ],
 )
-def test_refusals_have_the_spec_status_code_and_shape(
+def test_refusals_have_the_documented_status_code_and_shape(
     env: Any, api: Any, body: object, status: int, code: str
 ) -> None:
     got_status, headers, answer = post(api, body)
@@ -97,7 +97,7 @@ def test_a_missing_setting_is_503_naming_it(env: Any, api: Any, app_logs: list) 
     assert any("OSS_BUCKET" in record.getMessage() for record in app_logs)
 
 
-@pytest.mark.parametrize("path", ["/upload-tickets", SEED_ROUTE])
+@pytest.mark.parametrize("path", ["/upload-tickets", LEGACY_PATH])
 def test_an_unknown_auth_mode_is_503_on_every_route(env: Any, api: Any, path: str) -> None:
     env(AUTH_MODE="basic", LEGACY_ROUTE="on")
     body = json.dumps({"filename": "cat.png", "content_type": "image/png"})
@@ -109,7 +109,7 @@ def test_an_unknown_auth_mode_is_503_on_every_route(env: Any, api: Any, path: st
     assert "AUTH_MODE" in json.loads(response.body)["error"]["message"]
 
 
-def test_chalice_own_errors_take_the_spec_shape(env: Any, api: Any) -> None:
+def test_chalice_own_errors_take_the_documented_shape(env: Any, api: Any) -> None:
     response = api.request("DELETE", "/upload-tickets")
     assert response.status_code == 405
     assert json.loads(response.body)["error"]["code"] == "MethodNotAllowedError"
@@ -121,14 +121,14 @@ def test_chalice_own_errors_take_the_spec_shape(env: Any, api: Any) -> None:
 
 @pytest.mark.parametrize("setting", ["", "off", "OFF"])
 @pytest.mark.parametrize("authorization", [None, "Bearer the-key", "Bearer wrong"])
-def test_the_seed_route_is_off_unless_legacy_route_is_on(
+def test_the_legacy_route_is_off_unless_legacy_route_is_on(
     env: Any, api: Any, setting: str, authorization: str | None
 ) -> None:
     """Its policy binds only a key prefix, so it is opt-in: off, the path is a
     404 before any auth, in the error shape, with nothing signed."""
     env(LEGACY_ROUTE=setting, AUTH_MODE="api-key", API_KEYS="the-key")
     headers = {"authorization": authorization} if authorization else {}
-    response = api.get(SEED_ROUTE, headers=headers)
+    response = api.get(LEGACY_PATH, headers=headers)
     assert response.status_code == 404, response.body
     answer = json.loads(response.body)
     assert set(answer) == {"error"}
@@ -142,15 +142,15 @@ def test_the_seed_route_is_off_unless_legacy_route_is_on(
 
 def test_a_bad_legacy_route_setting_is_503_naming_it(env: Any, api: Any) -> None:
     env(LEGACY_ROUTE="yes")
-    response = api.get(SEED_ROUTE)
+    response = api.get(LEGACY_PATH)
     assert response.status_code == 503
     assert json.loads(response.body)["error"]["code"] == "NotConfigured"
     assert "LEGACY_ROUTE" in json.loads(response.body)["error"]["message"]
 
 
-def test_the_seed_route_answers_the_seed_fields(env: Any, api: Any) -> None:
+def test_the_legacy_route_answers_the_sample_pages_fields(env: Any, api: Any) -> None:
     env(LEGACY_ROUTE="on")
-    response = api.get(SEED_ROUTE)
+    response = api.get(LEGACY_PATH)
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
@@ -175,7 +175,7 @@ def test_the_secret_is_in_no_answer_and_no_log(
             body=json.dumps({"filename": "a.png", "content_type": "text/x"}),
         ),
         api.post("/upload-tickets", headers=JSON, body="{oops"),
-        api.get(SEED_ROUTE),
+        api.get(LEGACY_PATH),
     ]
     env(OSS_REGION="")
     answers.append(
@@ -261,7 +261,7 @@ API = api_client()
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=ticket_bodies | st.text() | st.binary())
-def test_any_body_gets_a_ticket_or_a_spec_refusal(body: object) -> None:
+def test_any_body_gets_a_ticket_or_a_documented_refusal(body: object) -> None:
     import os
 
     saved = {name: os.environ.get(name) for name in OSS_ENV}
@@ -284,5 +284,5 @@ def test_any_body_gets_a_ticket_or_a_spec_refusal(body: object) -> None:
         assert ["eq", "$Content-Type", fields["Content-Type"]] in policy["conditions"]
         assert fields["Content-Type"] == body["content_type"].lower()  # type: ignore[index]
     else:
-        assert (response.status_code, answer["error"]["code"]) in SPEC_REFUSALS
+        assert (response.status_code, answer["error"]["code"]) in DOCUMENTED_REFUSALS
         assert "policy" not in response.body.decode()

@@ -36,7 +36,7 @@ PREFLIGHT_ONLY = {
 @pytest.fixture
 def environment(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """The OSS test settings (conftest's ``env``), the allowed origins, and
-    the seed's route on (its answers get the same edge as the tickets')."""
+    the legacy route on (its answers get the same edge as the tickets')."""
     env(CORS_ALLOW_ORIGIN=" , ".join(ALLOWED), LEGACY_ROUTE="on")
     return monkeypatch
 
@@ -236,13 +236,13 @@ PNG = {"filename": "a.png", "content_type": "image/png"}
     ],
     ids=[
         "ticket",
-        "seed",
+        "legacy",
         "preflight",
         "400",
-        "415-spec",
+        "415-unsupported-type",
         "413",
         "405",
-        "405-seed",
+        "405-legacy",
         "415-chalice",
         "401",
         "403",
@@ -250,7 +250,7 @@ PNG = {"filename": "a.png", "content_type": "image/png"}
         "500",
     ],
 )
-def test_every_answer_is_no_store_in_the_spec_shape(
+def test_every_answer_is_no_store_in_the_documented_shape(
     client: Client,
     environment: pytest.MonkeyPatch,
     method: str,

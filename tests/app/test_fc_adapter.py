@@ -200,7 +200,7 @@ def test_context_keys_are_never_paired_with_a_stale_environment_token(
 
 
 def test_explicit_oss_keys_still_win_over_the_role(monkeypatch: pytest.MonkeyPatch) -> None:
-    """SPEC section 5: the ALIBABA_CLOUD_* keys only when OSS_* are absent."""
+    """The ALIBABA_CLOUD_* keys are used only when the OSS_* ones are absent."""
     monkeypatch.setenv("OSS_ACCESS_KEY_ID", "LTAIexplicitKeyId")
     monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", ENV_SECRET)
     response, body = call(ticket_request(), fc_context())
@@ -237,7 +237,7 @@ def test_one_requests_keys_do_not_reach_the_next() -> None:
     ],
 )
 @pytest.mark.parametrize("base64_body", [False, True], ids=["text", "base64"])
-def test_refusals_keep_the_spec_shape(
+def test_refusals_keep_the_documented_shape(
     payload: dict[str, Any], status: int, code: str, base64_body: bool
 ) -> None:
     response, body = call(ticket_request(payload, base64_body=base64_body), fc_context())
@@ -294,7 +294,7 @@ def test_preflight_from_another_origin_gets_no_grant() -> None:
     assert response["headers"]["Vary"] == "Origin"
 
 
-def test_seed_route_with_a_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_legacy_route_with_a_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEGACY_ROUTE", "on")
     event = fc_event("GET", "/get_post_signature_for_oss_upload", query={"t": "1"})
     response, body = call(event, fc_context())
@@ -313,7 +313,7 @@ def test_unknown_path_is_a_404(path: str) -> None:
     assert response["headers"]["Cache-Control"] == "no-store"
 
 
-def test_wrong_method_is_a_405_in_the_spec_shape() -> None:
+def test_wrong_method_is_a_405_in_the_documented_shape() -> None:
     response, body = call(fc_event("DELETE", "/upload-tickets"), fc_context())
     assert response["statusCode"] == 405
     assert body["error"]["code"] == "MethodNotAllowedError"

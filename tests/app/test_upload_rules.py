@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from chalicelib.checks import check_content_type
 from chalicelib.content_types import EXTENSION_TYPES, extensions_by_type
 from chalicelib.errors import SignpostError
-from chalicelib.settings import DEFAULT_ALLOWED_CONTENT_TYPES
+from chalicelib.variables import default
 
 TABLE_TYPES = sorted({media_type for types in EXTENSION_TYPES.values() for media_type in types})
 RANGES = sorted({media_type.split("/")[0] + "/*" for media_type in TABLE_TYPES})
@@ -45,9 +45,9 @@ def test_the_default_rules_list_each_type_with_its_extensions(env: Any, api: Any
             "application/pdf": [".pdf"],
         },
     }
-    assert list(json.loads(response.body)["content_types"]) == DEFAULT_ALLOWED_CONTENT_TYPES.split(
-        ","
-    )
+    assert list(json.loads(response.body)["content_types"]) == str(
+        default("ALLOWED_CONTENT_TYPES")
+    ).split(",")
 
 
 def test_the_rules_follow_the_settings(env: Any, api: Any) -> None:

@@ -219,22 +219,24 @@ def test_a_changed_x_oss_content_type_is_refused(bucket: RunningBucket) -> None:
     assert_refused(bucket, ticket, response, 403, "AccessDenied")
 
 
-def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..., None]) -> None:
-    """The OSS sample page: GET the compat route, key = dir + filename, the
+def test_the_legacy_routes_own_flow_uploads(
+    bucket: RunningBucket, env: Callable[..., None]
+) -> None:
+    """The OSS sample page: GET the legacy route, key = dir + filename, the
     fields in its order, ``signature`` sent as ``Signature``, the file last."""
     env(**bucket.env(), LEGACY_ROUTE="on")
     answer = api_client().get("/get_post_signature_for_oss_upload")
     assert answer.status_code == 200, answer.body
-    seed = json.loads(answer.body)
-    key = seed["dir"] + "holiday.png"
+    legacy = json.loads(answer.body)
+    key = legacy["dir"] + "holiday.png"
     fields = {
         "key": key,
-        "policy": seed["policy"],
-        "OSSAccessKeyId": seed["ossAccessKeyId"],
+        "policy": legacy["policy"],
+        "OSSAccessKeyId": legacy["ossAccessKeyId"],
         "success_action_status": "200",
-        "Signature": seed["signature"],
+        "Signature": legacy["signature"],
     }
-    response = post_form(seed["host"], fields, PNG, filename="holiday.png", file_type="image/png")
+    response = post_form(legacy["host"], fields, PNG, filename="holiday.png", file_type="image/png")
 
     assert response.status_code == 200, response.text
     assert response.content == b""
@@ -242,7 +244,7 @@ def test_the_seed_pages_own_flow_uploads(bucket: RunningBucket, env: Callable[..
     assert bucket.server.store.get(key).content_type == "image/png"  # type: ignore[union-attr]
 
     outside = post_form(
-        seed["host"], {**fields, "key": "elsewhere/holiday.png"}, PNG, file_type="image/png"
+        legacy["host"], {**fields, "key": "elsewhere/holiday.png"}, PNG, file_type="image/png"
     )
     assert outside.status_code == 403
     assert "starts-with" in oss_error(outside)[1]

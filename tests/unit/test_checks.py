@@ -1,4 +1,4 @@
-"""SPEC section 3, row by row: each rule's good and bad cases."""
+"""The ticket request's checks, rule by rule: each rule's good and bad cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from chalicelib.checks import (
     check_content_type,
     check_filename,
-    check_key_length,
+    check_object_key_length,
     check_size,
     check_ticket_request,
     parse_body,
@@ -65,7 +65,7 @@ def test_missing_or_non_string_filename_or_type_is_an_invalid_request(body: dict
 
 
 @pytest.mark.parametrize("field", ["name", "Filename", "size_bytes", "", "key", "policy"])
-def test_a_field_not_in_the_spec_is_refused(field: str) -> None:
+def test_a_field_not_in_the_documented_list_is_refused(field: str) -> None:
     body = {"filename": "cat.png", "content_type": "image/png", field: "x"}
     with pytest.raises(UnknownField):
         check_ticket_request(body, SETTINGS)
@@ -131,11 +131,11 @@ def test_unsafe_filenames_are_refused(name: str) -> None:
 
 
 def test_a_key_over_1023_bytes_is_an_invalid_filename() -> None:
-    assert check_key_length("k" * 1023) == "k" * 1023
+    assert check_object_key_length("k" * 1023) == "k" * 1023
     with pytest.raises(InvalidFilename):
-        check_key_length("k" * 1024)
+        check_object_key_length("k" * 1024)
     with pytest.raises(InvalidFilename):
-        check_key_length("\u00e9" * 512)  # 1024 bytes
+        check_object_key_length("\u00e9" * 512)  # 1024 bytes
 
 
 @pytest.mark.parametrize(

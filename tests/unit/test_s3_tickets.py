@@ -44,7 +44,7 @@ AUTH_FIELDS = ("x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-secur
 
 
 def s3_ticket(env: dict[str, str], **body: Any) -> dict[str, Any]:
-    return upload_ticket(json.dumps(body), env, clock=lambda: NOW, token=lambda: RANDOM)
+    return upload_ticket(json.dumps(body), env, clock=lambda: NOW, segment=lambda: RANDOM)
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def botocore_signature(policy: str, token: str | None = None, region: str = REGI
 
 
 CASES = [
-    # filename, content type, size, the Content-Disposition the SPEC asks for
+    # filename, content type, size, the Content-Disposition every ticket carries
     ("cat.png", "image/png", 2048, "attachment; filename=\"cat.png\"; filename*=UTF-8''cat.png"),
     (
         "猫 photo.JPG",
@@ -147,8 +147,8 @@ def test_ticket_matches_botocore(
 
 
 def test_every_field_but_policy_and_signature_is_bound(frozen_botocore: None) -> None:
-    """S3 refuses a form field the policy does not name, and the SPEC wants
-    each bound exactly: no ``starts-with`` anywhere in an S3 ticket."""
+    """S3 refuses a form field the policy does not name, and a ticket binds
+    each exactly: no ``starts-with`` anywhere in an S3 ticket."""
     fields = s3_ticket(
         {**S3_ENV, "AWS_SESSION_TOKEN": SESSION_TOKEN},
         filename="a.pdf",

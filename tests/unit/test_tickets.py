@@ -13,13 +13,13 @@ from alibabacloud_oss_v2.signer.v4 import SignerV4
 from chalicelib import handlers
 from chalicelib.errors import InvalidFilename, NotConfigured
 from chalicelib.keys import content_disposition
-from tests.support.environment import FIXED_NOW, FIXED_TOKEN, OSS_ENV, SECRET
+from tests.support.environment import FIXED_NOW, FIXED_SEGMENT, OSS_ENV, SECRET
 from tests.support.tickets import assert_every_field_bound, decode_policy
 
 
 def ticket(body: str, env: dict[str, str] | None = None) -> dict:
     return handlers.upload_ticket(
-        body, {**OSS_ENV, **(env or {})}, clock=lambda: FIXED_NOW, token=lambda: FIXED_TOKEN
+        body, {**OSS_ENV, **(env or {})}, clock=lambda: FIXED_NOW, segment=lambda: FIXED_SEGMENT
     )
 
 
@@ -28,7 +28,7 @@ CAT = '{"filename": "cat.png", "content_type": "image/png", "size": 2048}'
 
 def test_a_v4_ticket_is_exact() -> None:
     answer = ticket(CAT)
-    key = f"uploads/{FIXED_TOKEN}/cat.png"
+    key = f"uploads/{FIXED_SEGMENT}/cat.png"
     assert answer["url"] == "https://signpost-test.oss-cn-hangzhou.aliyuncs.com"
     assert answer["method"] == "POST"
     assert answer["key"] == key
@@ -83,7 +83,7 @@ def test_the_v4_signature_changes_with_the_secret_date_and_region() -> None:
     assert ticket(CAT, {"OSS_ACCESS_KEY_SECRET": "other"})["fields"]["x-oss-signature"] != reference
     assert ticket(CAT, {"OSS_REGION": "cn-beijing"})["fields"]["x-oss-signature"] != reference
     later = handlers.upload_ticket(
-        CAT, OSS_ENV, clock=lambda: FIXED_NOW + timedelta(days=1), token=lambda: FIXED_TOKEN
+        CAT, OSS_ENV, clock=lambda: FIXED_NOW + timedelta(days=1), segment=lambda: FIXED_SEGMENT
     )
     sdk = SignerV4()._calc_signature(
         SECRET, "20261125", "cn-hangzhou", "oss", later["fields"]["policy"]
@@ -152,7 +152,7 @@ def test_settings_shape_the_ticket() -> None:
             "OSS_ENDPOINT": "http://127.0.0.1:9000/",
         },
     )
-    assert answer["key"] == f"avatars/2026/{FIXED_TOKEN}/cat.png"
+    assert answer["key"] == f"avatars/2026/{FIXED_SEGMENT}/cat.png"
     assert answer["expires_at"] == "2026-11-24T12:01:00Z"
     assert answer["url"] == "http://127.0.0.1:9000"
 
@@ -199,11 +199,11 @@ def test_content_disposition_keeps_the_original_name(filename: str, header: str)
     assert content_disposition(filename) == header
 
 
-def test_the_seed_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
+def test_the_legacy_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
     env = {**OSS_ENV, "LEGACY_ROUTE": "on"}
-    answer = handlers.seed_policy(env, clock=lambda: FIXED_NOW, token=lambda: FIXED_TOKEN)
+    answer = handlers.legacy_policy(env, clock=lambda: FIXED_NOW, segment=lambda: FIXED_SEGMENT)
     assert set(answer) == {"policy", "ossAccessKeyId", "signature", "host", "dir", "expire"}
-    assert answer["dir"] == f"uploads/{FIXED_TOKEN}/"
+    assert answer["dir"] == f"uploads/{FIXED_SEGMENT}/"
     assert answer["host"] == "https://signpost-test.oss-cn-hangzhou.aliyuncs.com"
     assert answer["expire"] == int((FIXED_NOW + timedelta(seconds=600)).timestamp())
     assert answer["ossAccessKeyId"] == "LTAItestkeyid"
@@ -213,7 +213,7 @@ def test_the_seed_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
         "expiration": "2026-11-24T12:10:00Z",
         "conditions": [
             {"bucket": "signpost-test"},
-            ["starts-with", "$key", f"uploads/{FIXED_TOKEN}/"],
+            ["starts-with", "$key", f"uploads/{FIXED_SEGMENT}/"],
             ["content-length-range", 1, 10485760],
             ["eq", "$success_action_status", "200"],
         ],
