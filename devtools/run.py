@@ -37,7 +37,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from devbucket.callback import KEY_FOLDER
-from devbucket.server import (
+from devbucket.config import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
     DEV_BUCKET,
@@ -47,9 +47,8 @@ from devbucket.server import (
     DEV_S3_SECRET_ACCESS_KEY,
     PROVIDERS,
     DevBucketConfig,
-    make_server,
-    serve_in_thread,
 )
+from devbucket.server import make_server, serve_in_thread
 from devtools.reload import CodeWatcher
 
 PROJECT = Path(__file__).resolve().parents[1]
