@@ -4,7 +4,7 @@ The conformance run removes what it stored with ``DELETE {endpoint}/{key}``,
 signed by ``alibabacloud-oss-v2``'s V4 signer for OSS and botocore's
 ``S3SigV4Auth`` for S3 (development dependencies only). Neither shares code
 with ``chalicelib`` or with the dev bucket, which verifies these requests
-with its own code (:mod:`devbucket.rest_auth`): a dev bucket that accepts
+with its own code (:mod:`devbucket.signatures`): a dev bucket that accepts
 them agrees with the SDKs.
 """
 

@@ -5,20 +5,30 @@ It checks a form the way the storage service does, independently of
 ``chalicelib`` (it must never import its signers or policy code: it is the
 oracle our tickets are tested against), and keeps the objects in a folder.
 
-* :mod:`devbucket.conditions`: POST policy documents and their conditions,
-  shared by OSS and S3;
+Its modules, each below the ones that use it (none imports ``chalicelib``,
+and none imports another in a cycle: ``tests/devbucket`` checks both):
+
+* :mod:`devbucket.errors`: :class:`~devbucket.errors.ServiceError`, a
+  refusal as the services word it;
 * :mod:`devbucket.forms`: the streaming ``multipart/form-data`` reader;
+* :mod:`devbucket.conditions`: POST policy documents and their conditions;
 * :mod:`devbucket.store`: objects and their metadata on disk;
-* :mod:`devbucket.service`: what both providers do alike (XML errors, V4
-  signature checking, the policy check, the success answer);
-* :mod:`devbucket.oss`: OSS's signatures (V1, V4) and rules (fields the
-  policy does not name are accepted, as OSS documents);
-* :mod:`devbucket.s3`: S3's SigV4 signature, session tokens and rules (every
-  field must be bound);
-* :mod:`devbucket.rest_auth`: header-signed REST requests (``DELETE /<key>``),
-  OSS V4 and AWS SigV4;
-* :mod:`devbucket.callback`: OSS's upload callback, signed with a key pair of its own;
-* :mod:`devbucket.server`: the HTTP server, CORS included.
+* :mod:`devbucket.bucket`: a bucket's name, region and trusted keys;
+* :mod:`devbucket.answers`: an operation's answer and the XML documents
+  (``Error``, ``PostResponse``);
+* :mod:`devbucket.signatures`: how a signature is checked: V4 forms (OSS V4,
+  AWS SigV4) and V4 REST requests;
+* :mod:`devbucket.callback`: OSS's upload callback, signed with a key pair
+  of its own;
+* :mod:`devbucket.oss`, :mod:`devbucket.s3`: what each service does its own
+  way (names, codes, form rules; OSS's V1 signature), each a
+  :class:`~devbucket.provider.Provider`;
+* :mod:`devbucket.provider`: what an operation asks of a service;
+* :mod:`devbucket.config`: a dev bucket's settings, the dev buckets and
+  their public keys, the providers by name;
+* :mod:`devbucket.postobject`: PostObject, the form upload;
+* :mod:`devbucket.rest`: the signed REST API (``DELETE /<key>``);
+* :mod:`devbucket.server`: HTTP: requests read, routed and answered, CORS.
 
 Never deploy it: it serves every stored object to anyone who asks.
 ``docs/devbucket.md`` lists every rule it applies with its source.

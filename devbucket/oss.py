@@ -1,4 +1,4 @@
-"""What makes the dev bucket OSS: its signatures, its form rules, its XML.
+"""What makes the dev bucket OSS: its signatures, its form rules, its codes.
 
 Written from OSS's ``PostObject`` documentation, not from ``chalicelib``: a
 form is checked signature first (V1: base64 HMAC-SHA1 of the policy; V4:
@@ -6,9 +6,9 @@ hex HMAC-SHA256 with a key derived from the secret, date, region and
 service), then its policy (:mod:`devbucket.conditions`), then the file's size.
 Unlike S3, OSS checks only the fields its policy names: a field no condition
 binds is accepted and takes effect (``docs/devbucket.md`` cites the pages).
-Every refusal is a :class:`~devbucket.service.ServiceError`, answered as
+Every refusal is a :class:`~devbucket.errors.ServiceError`, answered as
 OSS's XML error document. What S3 does the same way is in
-:mod:`devbucket.service`.
+:mod:`devbucket.postobject` and :mod:`devbucket.signatures`.
 """
 
 from __future__ import annotations
@@ -20,17 +20,18 @@ import mimetypes
 from collections.abc import Mapping
 from datetime import datetime
 
-from . import callback, service
-from .forms import FilePart, FormFields
-from .rest_auth import UNSIGNED_PAYLOAD, RestScheme
-from .service import (
-    Admitted,
-    Bucket,
-    ServiceError,
-    StorageProblem,
+from . import callback
+from .bucket import Bucket
+from .conditions import OPERATORS
+from .errors import ServiceError, access_denied, required
+from .forms import FilePart
+from .signatures import (
+    SIGNATURE_MISMATCH,
+    UNSIGNED_PAYLOAD,
+    RestScheme,
     V4Scheme,
-    access_denied,
-    required,
+    same_signature,
+    verify_v4_form,
 )
 
 REQUEST_ID_HEADER = "x-oss-request-id"
@@ -60,11 +61,14 @@ REST = RestScheme(
     anonymous_message="You have no right to access this object because of bucket acl.",
     blank_value="",
 )
-TOKEN_FIELD = "x-oss-security-token"
+SESSION_TOKEN_FIELD = V4.field("security-token")
 # The fields a signature is made of (V1 and V4): one value each.
-SIGNING_FIELDS = ("policy", "signature", "ossaccesskeyid", *V4.signing_fields)
+SIGNING_FIELDS: tuple[str, ...] = ("policy", "signature", "ossaccesskeyid", *V4.signing_fields)
+POLICY_OPERATORS = OPERATORS  # eq, starts-with, in, not-in
+INVALID_KEY_CODE = "InvalidObjectName"
+META_PREFIX = "x-oss-meta-"
 # Served back as the object's headers, besides the standard ones and x-oss-meta-*.
-OSS_HEADERS = ("x-oss-storage-class", "x-oss-server-side-encryption")
+SERVICE_HEADERS: tuple[str, ...] = ("x-oss-storage-class", "x-oss-server-side-encryption")
 
 
 def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
@@ -72,9 +76,7 @@ def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
     signature = required(fields, "signature")
     secret = bucket.secret(fields["ossaccesskeyid"], BRAND)
     digest = hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
-    service.same_signature(
-        base64.b64encode(digest).decode(), signature, access_denied(service.SIGNATURE_MISMATCH)
-    )
+    same_signature(base64.b64encode(digest).decode(), signature, access_denied(SIGNATURE_MISMATCH))
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
@@ -83,31 +85,23 @@ def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -
     An empty ``x-oss-security-token`` is no token: OSS's own Python sample
     sends one with a long-term key.
     """
-    if fields.get(TOKEN_FIELD):
+    if fields.get(SESSION_TOKEN_FIELD):
         raise ServiceError(
             403,
             "InvalidAccessKeyId",
             "The dev bucket trusts plain access keys only, not STS security tokens.",
         )
     if V4.algorithm_field in fields:
-        service.verify_v4(fields, bucket, now, V4)
+        verify_v4_form(V4, fields, bucket, now)
     elif "ossaccesskeyid" in fields:
         verify_v1(fields, bucket)
     else:
         raise access_denied("You have no right to access this object because of bucket acl.")
 
 
-def storage_refusal(error: StorageProblem) -> ServiceError:
-    """OSS's code and status for what the form reader or the store refused."""
-    return service.storage_refusal(error, "InvalidObjectName")
-
-
-def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
-    """Everything OSS checks before the file: signature, policy, the key's
-    presence; fields the policy does not name are not checked."""
-    signing = service.signing_fields(fields, SIGNING_FIELDS)
-    verify_signature(signing, bucket, now)
-    return service.admit(signing["policy"], fields, bucket, now, exempt=None)
+def may_go_unbound(name: str) -> bool:
+    """Always: OSS checks only the fields its policy names."""
+    return True
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
@@ -134,11 +128,3 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
 def upload_callback(fields: Mapping[str, str]) -> callback.Callback | None:
     """The form's ``callback``, checked before the file is stored; None without one."""
     return callback.parse(fields)
-
-
-def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """The HTTP headers the object is served with: standard ones,
-    ``x-oss-meta-*``, its storage class and encryption."""
-    headers = service.object_headers(fields, "x-oss-meta-")
-    headers.update({name: fields[name] for name in OSS_HEADERS if fields.get(name)})
-    return headers

@@ -18,7 +18,7 @@ Written from AWS's "Browser-Based Uploads Using POST (AWS Signature Version
 
 Refusals use S3's codes: ``SignatureDoesNotMatch``, ``InvalidAccessKeyId``,
 ``InvalidToken``, and the policy's (``AccessDenied``, ``EntityTooLarge``...)
-shared with OSS in :mod:`devbucket.service`.
+shared with OSS in :mod:`devbucket.postobject`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from . import service
+from .bucket import Bucket
 from .conditions import STRING_OPERATORS
-from .forms import FilePart, FormFields
-from .rest_auth import RestScheme
-from .service import Admitted, Bucket, ServiceError, StorageProblem, V4Scheme, access_denied
+from .errors import ServiceError, access_denied
+from .forms import FilePart
+from .signatures import RestScheme, V4Scheme, same_secret, verify_v4_form
 
 REQUEST_ID_HEADER = "x-amz-request-id"
 V4 = V4Scheme(
@@ -58,9 +58,13 @@ REST = RestScheme(
     anonymous_message="Access Denied",
     blank_value="=",
 )
-TOKEN_FIELD = "x-amz-security-token"
+SESSION_TOKEN_FIELD = V4.field("security-token")
 # The fields the signature is made of: one value each.
-SIGNING_FIELDS = ("policy", *V4.signing_fields)
+SIGNING_FIELDS: tuple[str, ...] = ("policy", *V4.signing_fields)
+POLICY_OPERATORS = STRING_OPERATORS  # eq, starts-with
+INVALID_KEY_CODE = "InvalidArgument"
+META_PREFIX = "x-amz-meta-"
+SERVICE_HEADERS: tuple[str, ...] = ()
 # Fields no condition needs to bind; the bucket is S3's own (it comes from the URL).
 EXEMPT = frozenset({"x-amz-signature", "file", "policy", "bucket"})
 IGNORED_PREFIX = "x-ignore-"
@@ -74,9 +78,9 @@ def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -
     """
     if V4.algorithm_field not in fields and V4.field("signature") not in fields:
         raise access_denied("Access Denied")
-    key_id = service.verify_v4(fields, bucket, now, V4)
+    key_id = verify_v4_form(V4, fields, bucket, now)
     expected = bucket.session_tokens.get(key_id)
-    given = fields.get(TOKEN_FIELD)
+    given = fields.get(SESSION_TOKEN_FIELD)
     if expected is not None and given is None:
         # A temporary key is not a key S3 knows without its token.
         raise ServiceError(
@@ -84,26 +88,16 @@ def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -
             "InvalidAccessKeyId",
             "The AWS Access Key Id you provided does not exist in our records.",
         )
-    if given is not None and (expected is None or not service.same_secret(expected, given)):
+    if given is not None and (expected is None or not same_secret(expected, given)):
         raise ServiceError(
             400, "InvalidToken", "The provided token is malformed or otherwise invalid."
         )
 
 
-def authorize(fields: FormFields, bucket: Bucket, now: datetime) -> Admitted:
-    """Everything S3 checks before the file: signature and token, policy
-    (every field bound), the key."""
-    signing = service.signing_fields(fields, SIGNING_FIELDS)
-    verify_signature(signing, bucket, now)
-    ignored = {name for name in fields if name.startswith(IGNORED_PREFIX)}
-    return service.admit(
-        signing["policy"], fields, bucket, now, exempt=EXEMPT | ignored, operators=STRING_OPERATORS
-    )
-
-
-def storage_refusal(error: StorageProblem) -> ServiceError:
-    """S3's code and status for what the form reader or the store refused."""
-    return service.storage_refusal(error, "InvalidArgument")
+def may_go_unbound(name: str) -> bool:
+    """Only the exempt fields and ``x-ignore-*``: S3 refuses a field no
+    condition binds."""
+    return name in EXEMPT or name.startswith(IGNORED_PREFIX)
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
@@ -119,8 +113,3 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
 def upload_callback(fields: Mapping[str, str]) -> None:
     """None: S3 has no upload callback (a ``callback`` field is just a field)."""
     return None
-
-
-def object_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """The HTTP headers the object is served with: standard ones and ``x-amz-meta-*``."""
-    return service.object_headers(fields, "x-amz-meta-")

@@ -1,5 +1,12 @@
-"""The dev bucket's HTTP server: ``POST /`` (PostObject), ``GET /<key>``,
-``DELETE /<key>`` (signed, :mod:`devbucket.rest_auth`), CORS.
+"""The dev bucket's HTTP server: HTTP and nothing else. It reads requests
+(bodies no further than their ``Content-Length``, connections bounded in
+number and idle time), routes them, and answers with CORS:
+
+* ``POST /``: PostObject (:mod:`devbucket.postobject`);
+* ``DELETE /<key>``: the signed REST API (:mod:`devbucket.rest`);
+* ``GET``/``HEAD /<key>``: the stored object, and the callback key
+  (:data:`devbucket.callback.KEY_PATH`);
+* ``OPTIONS``: CORS preflights.
 
 Standard library ``ThreadingHTTPServer``; one bucket per server, addressed
 like a bucket's own host (``http://127.0.0.1:PORT/<key>``, as
@@ -16,81 +23,30 @@ import shutil
 import socket
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from . import callback, conditions, oss, rest_auth, s3, service
-from .conditions import Policy
-from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
-from .service import Bucket, Provider, ServiceError
-from .store import AlreadyExists, InvalidKey, ObjectStore, Upload
+from . import callback, postobject, rest
+from .answers import XML, Answer, error_document
+from .config import DevBucketConfig
+from .errors import ServiceError
+from .forms import Readable
+from .signatures import Request
+from .store import ObjectStore
 
 log = logging.getLogger("devbucket")
 
-DEV_BUCKET = "signpost-dev"
-DEV_REGION = "cn-hangzhou"
-DEV_ACCESS_KEY_ID = "LTAIdevbucketkey"
-DEV_ACCESS_KEY_SECRET = "devbucket-secret-for-local-use-only"
-DEV_S3_REGION = "us-east-1"
-DEV_S3_ACCESS_KEY_ID = "AKIADEVBUCKETLOCAL00"
-DEV_S3_SECRET_ACCESS_KEY = "devbucket-s3-secret-for-local-use-only"
-PROVIDERS: dict[str, Provider] = {"oss": oss, "s3": s3}
-DEV_BUCKETS = {
-    "oss": Bucket(DEV_BUCKET, DEV_REGION, {DEV_ACCESS_KEY_ID: DEV_ACCESS_KEY_SECRET}),
-    "s3": Bucket(DEV_BUCKET, DEV_S3_REGION, {DEV_S3_ACCESS_KEY_ID: DEV_S3_SECRET_ACCESS_KEY}),
-}
 CORS_METHODS = ("GET", "HEAD", "POST")
-DRAIN_LIMIT = (
-    64 * 1024**2
-)  # after a refusal, read at most this much more, so the client sees the answer
-IDLE_TIMEOUT = 30.0  # seconds a connection may send nothing before it is dropped
-MAX_CONNECTIONS = 32  # connections served at once; more are turned away with a 503
+# After a refusal, read at most this much more of the body, so the client sees the answer.
+DRAIN_LIMIT = 64 * 1024**2
 REST_BODY_LIMIT = 64 * 1024  # the largest body a REST call (not an upload) may carry
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class DevBucketConfig:
-    """Where objects go, which service's rules (``provider``: ``oss`` or
-    ``s3``; one bucket speaks one), which bucket this is (by default that
-    provider's dev bucket, :data:`DEV_BUCKETS`), who may post and from where.
-
-    Its key pair is public (it is in this repository), so any web page could
-    sign a form for it: it takes form posts only from ``allowed_origins``
-    (or with no ``Origin``, as tools send them), calls back only
-    ``callback_urls``, and bounds connections (``idle_timeout`` seconds of
-    silence, ``max_connections`` at once). ``clock`` is injectable so a test
-    can move past a policy's expiration.
-    """
-
-    root: Path
-    provider: str = "oss"
-    bucket: Bucket | None = None
-    allowed_origins: frozenset[str] = frozenset()
-    callback_urls: frozenset[str] = frozenset()
-    idle_timeout: float = IDLE_TIMEOUT
-    max_connections: int = MAX_CONNECTIONS
-    clock: Callable[[], datetime] = utc_now
-
-    def __post_init__(self) -> None:
-        if self.provider not in PROVIDERS:
-            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}")
-
-    @property
-    def rules(self) -> Provider:
-        return PROVIDERS[self.provider]
-
-    @property
-    def served_bucket(self) -> Bucket:
-        return self.bucket or DEV_BUCKETS[self.provider]
+def new_request_id() -> str:
+    """A request id as the services give one: 24 upper-case hex digits."""
+    return secrets.token_hex(12).upper()
 
 
 class _Body:
@@ -125,13 +81,6 @@ class _Body:
         except ServiceError:  # it stalled while being drained
             return False
         return not self.remaining
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class DevBucketServer(ThreadingHTTPServer):
@@ -169,9 +118,9 @@ class DevBucketServer(ThreadingHTTPServer):
             "ServiceUnavailable",
             f"The dev bucket serves {self.config.max_connections} connections at once; try again.",
         )
-        body = service.error_document(error, secrets.token_hex(12).upper(), self.url)
+        body = error_document(error, new_request_id(), self.url)
         head = (
-            f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+            f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: {XML}\r\n"
             f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
         )
         try:
@@ -194,96 +143,6 @@ class DevBucketServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         assert isinstance(host, str)  # an AF_INET address
         return f"http://{host}:{port}"
-
-    def post_object(self, body: _Body, content_type: str, base_url: str) -> _Answer:
-        """PostObject: check the form as the provider does, then store the file."""
-        rules, bucket = self.config.rules, self.config.served_bucket
-        post = _PostObject(rules, bucket, self.store, self.config.clock())
-        try:
-            read_form(body, body.remaining, content_type, post.accept)
-            stored = post.finish()
-        except (MalformedForm, InvalidField, InvalidKey, AlreadyExists) as error:
-            raise rules.storage_refusal(error) from None
-        finally:
-            post.discard()
-        key, etag = stored.key, f'"{stored.etag}"'
-        fields = post.fields
-        if post.callback is not None:  # OSS answers with the callback's answer
-            key_url = self.url + callback.KEY_PATH
-            answer = callback.perform(
-                post.callback,
-                stored,
-                fields,
-                self.callback_key,
-                key_url,
-                allowed=self.config.callback_urls,
-            )
-            return _Answer(200, answer, {"ETag": etag, "Content-Type": "application/json"})
-        location = f"{base_url}/{quote(key)}"
-        status, document = service.success(fields, bucket, key, location, etag)
-        headers = {"ETag": etag, **({"Content-Type": "application/xml"} if document else {})}
-        return _Answer(status, document, headers)
-
-    def delete_object(self, request: rest_auth.Request) -> _Answer:
-        """DeleteObject: a signed ``DELETE /<key>``; ``204`` whether or not the key was there."""
-        rules, bucket = self.config.rules, self.config.served_bucket
-        if not request.key:
-            raise ServiceError(405, "MethodNotAllowed", "The dev bucket cannot delete itself.")
-        rest_auth.verify(rules.REST, request, bucket, self.config.clock())
-        self.store.delete(request.key)
-        return _Answer(204)
-
-
-class _PostObject:
-    """One form upload: checked when the file part starts, stored when it ends."""
-
-    def __init__(self, rules: Provider, bucket: Bucket, store: ObjectStore, now: datetime) -> None:
-        self.rules = rules
-        self.bucket = bucket
-        self.store = store
-        self.now = now
-        self.policy: Policy | None = None
-        self.fields: dict[str, str] = {}  # one value each, as the upload takes effect
-        self.part: FilePart | None = None
-        self.upload: Upload | None = None
-        self.callback: callback.Callback | None = None
-
-    def accept(self, form: FormFields, part: FilePart) -> Upload:
-        """Everything but the size, before a byte of the file is kept."""
-        admitted = self.rules.authorize(form, self.bucket, self.now)
-        self.policy, self.fields = admitted.policy, admitted.fields
-        fields = self.fields
-        self.store.path_for(fields["key"])
-        if fields["key"].startswith(callback.KEY_FOLDER):
-            raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
-        self.callback = self.rules.upload_callback(fields)
-        limit = self.policy.size_limit(service.POST_OBJECT_LIMIT)
-        self.part = part
-        self.upload = self.store.begin(limit, lambda: service.refusal(conditions.EntityTooLarge()))
-        return self.upload
-
-    def finish(self) -> callback.Stored:
-        """The size, then the store; what was stored."""
-        assert self.policy is not None
-        assert self.part is not None
-        assert self.upload is not None
-        fields = self.fields
-        service.check_size(self.policy, self.upload.size)
-        key = fields["key"]
-        content_type = self.rules.content_type(fields, self.part, key)
-        self.store.commit(
-            self.upload,
-            key,
-            content_type,
-            self.rules.object_headers(fields),
-            overwrite=not self.rules.forbids_overwrite(fields),
-        )
-        etag = self.upload.md5_hex.upper()
-        return callback.Stored(self.bucket.name, key, etag, self.upload.size, content_type)
-
-    def discard(self) -> None:
-        if self.upload is not None:
-            self.upload.discard()
 
 
 class DevBucketHandler(BaseHTTPRequestHandler):
@@ -311,36 +170,40 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             "Vary": "Origin",
         }
 
-    def _send(self, answer: _Answer, request_id: str, *, head: bool = False) -> None:
-        self.send_response(answer.status)
-        headers = {
+    def _send_head(
+        self, status: int, length: int, headers: Mapping[str, str], request_id: str
+    ) -> None:
+        """The status line and headers: the answer's, and those of every answer."""
+        self.send_response(status)
+        every = {
             self.server.config.rules.REQUEST_ID_HEADER: request_id,
-            "Content-Length": str(len(answer.body)),
-            **answer.headers,
+            "Content-Length": str(length),
+            **headers,
             "X-Content-Type-Options": "nosniff",
             **self._cors(),
         }
-        for name, value in headers.items():
+        for name, value in every.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
+
+    def _send(self, answer: Answer, request_id: str, *, head: bool = False) -> None:
+        self._send_head(answer.status, len(answer.body), answer.headers, request_id)
         if not head:
             self.wfile.write(answer.body)
 
     def _send_error(self, error: ServiceError, request_id: str, *, head: bool = False) -> None:
         host_id = f"{self.server.config.served_bucket.name}.{self.headers.get('Host', 'localhost')}"
-        body = service.error_document(error, request_id, host_id)
-        self._send(
-            _Answer(error.status, body, {"Content-Type": "application/xml"}), request_id, head=head
-        )
+        body = error_document(error, request_id, host_id)
+        self._send(Answer(error.status, body, {"Content-Type": XML}), request_id, head=head)
 
     # -- methods ----------------------------------------------------------
 
     def do_OPTIONS(self) -> None:
         """A CORS preflight, answered like a bucket with one CORS rule:
         the configured origins, GET/HEAD/POST, any header."""
-        request_id = secrets.token_hex(12).upper()
+        request_id = new_request_id()
         origin = self.headers.get("Origin")
         method = self.headers.get("Access-Control-Request-Method")
         if not origin or not method:
@@ -361,10 +224,10 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         requested = self.headers.get("Access-Control-Request-Headers")
         if requested:
             headers["Access-Control-Allow-Headers"] = requested
-        self._send(_Answer(200, b"", headers), request_id)
+        self._send(Answer(200, b"", headers), request_id)
 
     def do_POST(self) -> None:
-        request_id = secrets.token_hex(12).upper()
+        request_id = new_request_id()
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
             self.close_connection = True
@@ -381,7 +244,16 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             self._check_origin()
             host = self.headers.get("Host")
             base_url = f"http://{host}" if host else self.server.url
-            answer = self.server.post_object(body, self.headers.get("Content-Type", ""), base_url)
+            answer = postobject.post_object(
+                body,
+                body.remaining,
+                self.headers.get("Content-Type", ""),
+                config=self.server.config,
+                store=self.server.store,
+                callback_key=self.server.callback_key,
+                key_url=self.server.url + callback.KEY_PATH,
+                base_url=base_url,
+            )
         except ServiceError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)
             return self._refuse(error, body, request_id)
@@ -414,7 +286,7 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         self._send_error(error, request_id)
 
     def do_DELETE(self) -> None:
-        request_id = secrets.token_hex(12).upper()
+        request_id = new_request_id()
         length = self.headers.get("Content-Length", "0")
         body = _Body(self.rfile, int(length) if length.isdigit() else 0)
         try:
@@ -423,51 +295,43 @@ class DevBucketHandler(BaseHTTPRequestHandler):
                     400, "InvalidArgument", "A DELETE takes no body (or a small, measured one)."
                 )
             request = self._rest_request(body.read(body.remaining))
-            answer = self.server.delete_object(request)
+            answer = rest.handle(self.server.config, self.server.store, request)
         except ServiceError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)
             return self._refuse(error, body, request_id)
         self._send(answer, request_id)
 
-    def _rest_request(self, body: bytes) -> rest_auth.Request:
-        """This request as :mod:`devbucket.rest_auth` verifies it."""
+    def _rest_request(self, body: bytes) -> Request:
+        """This request as :mod:`devbucket.signatures` verifies it."""
         split = urlsplit(self.path)
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             name = name.lower()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        return rest_auth.Request(
+        return Request(
             self.command, split.path, split.query, headers, hashlib.sha256(body).hexdigest()
         )
 
     def _get(self, *, head: bool) -> None:
-        request_id = secrets.token_hex(12).upper()
+        request_id = new_request_id()
         path = urlsplit(self.path).path
         if path == callback.KEY_PATH:
             pem = self.server.callback_key.public_pem()
-            answer = _Answer(200, pem, {"Content-Type": "application/x-pem-file"})
+            answer = Answer(200, pem, {"Content-Type": "application/x-pem-file"})
             return self._send(answer, request_id, head=head)
         key = unquote(path[1:])
         stored = self.server.store.get(key) if key else None
         if stored is None:
             error = ServiceError(404, "NoSuchKey", "The specified key does not exist.")
             return self._send_error(error, request_id, head=head)
-        size = stored.path.stat().st_size
-        self.send_response(200)
         headers = {
-            self.server.config.rules.REQUEST_ID_HEADER: request_id,
             "Content-Type": stored.content_type,
-            "Content-Length": str(size),
             # Stored without a disposition (no ticket stores one so): downloaded,
             # never rendered on this origin, where stored HTML would run.
             "Content-Disposition": "attachment",
             **stored.headers,
-            "X-Content-Type-Options": "nosniff",
-            **self._cors(),
         }
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
+        self._send_head(200, stored.path.stat().st_size, headers, request_id)
         if not head:
             with stored.path.open("rb") as source:
                 shutil.copyfileobj(source, self.wfile)

@@ -2,7 +2,7 @@
 
 Layout under the root: ``objects/<key>`` holds the bytes (the key's ``/``
 are folders), ``meta/<sha256 of key>.json`` the content type and headers,
-``tmp/`` the uploads in flight. A file is claimed atomically: with no
+``tmp/`` the objects being received. A file is claimed atomically: with no
 overwrite, ``os.link`` fails if the key exists, so two racing uploads of the
 same key cannot both win.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_KEY_BYTES = 1023
+MAX_OBJECT_KEY_BYTES = 1023
 MAX_SEGMENT_BYTES = 255  # a file name on the developer's disk
 
 
@@ -37,7 +37,7 @@ class StoredObject:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Upload:
+class IncomingObject:
     """An object being received: bytes go to a temporary file, counted and hashed."""
 
     def __init__(self, directory: Path, limit: int, too_large: Callable[[], Exception]) -> None:
@@ -78,8 +78,8 @@ class ObjectStore:
     def path_for(self, key: str) -> Path:
         """Where ``key``'s bytes live; :class:`InvalidKey` if no file can hold it."""
         raw = key.encode("utf-8", "surrogatepass")
-        if not 1 <= len(raw) <= MAX_KEY_BYTES:
-            raise InvalidKey("The object key must be 1 to 1023 bytes of UTF-8.")
+        if not 1 <= len(raw) <= MAX_OBJECT_KEY_BYTES:
+            raise InvalidKey(f"The object key must be 1 to {MAX_OBJECT_KEY_BYTES} bytes of UTF-8.")
         if key[0] in "/\\" or "\0" in key:
             raise InvalidKey("The object key may not start with / or \\ nor hold NUL.")
         segments = key.split("/")
@@ -98,27 +98,28 @@ class ObjectStore:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         return self.root / "meta" / f"{digest}.json"
 
-    def begin(self, limit: int, too_large: Callable[[], Exception]) -> Upload:
-        return Upload(self.root / "tmp", limit, too_large)
+    def receive(self, limit: int, too_large: Callable[[], Exception]) -> IncomingObject:
+        """A temporary file for an object's bytes, up to ``limit`` of them."""
+        return IncomingObject(self.root / "tmp", limit, too_large)
 
     def commit(
         self,
-        upload: Upload,
+        incoming: IncomingObject,
         key: str,
         content_type: str,
         headers: Mapping[str, str],
         *,
         overwrite: bool,
     ) -> None:
-        """Make ``upload`` the object at ``key``, with its metadata."""
-        upload.close()
+        """Make ``incoming`` the object at ``key``, with its metadata."""
+        incoming.close()
         target = self.path_for(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if overwrite:
-                os.replace(upload.path, target)
+                os.replace(incoming.path, target)
             else:
-                os.link(upload.path, target)
+                os.link(incoming.path, target)
         except FileExistsError:
             raise AlreadyExists() from None
         except (NotADirectoryError, IsADirectoryError, FileNotFoundError):
@@ -126,7 +127,7 @@ class ObjectStore:
                 "The dev bucket cannot hold both a key and another key under it as a folder."
             ) from None
         finally:
-            upload.discard()
+            incoming.discard()
         meta: dict[str, Any] = {"key": key, "content_type": content_type, "headers": dict(headers)}
         temporary = self._meta_path(key).with_suffix(".tmp")
         temporary.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.variables import OSS, S3, default, in_group
 from devbucket.callback import KEY_FOLDER
-from devbucket.server import (
+from devbucket.config import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
     DEV_BUCKET,
@@ -48,9 +48,8 @@ from devbucket.server import (
     DEV_S3_SECRET_ACCESS_KEY,
     PROVIDERS,
     DevBucketConfig,
-    make_server,
-    serve_in_thread,
 )
+from devbucket.server import make_server, serve_in_thread
 from devtools.reload import CodeWatcher
 
 PROJECT = Path(__file__).resolve().parents[1]

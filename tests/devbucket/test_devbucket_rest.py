@@ -1,5 +1,5 @@
 """The dev bucket's signed REST API: ``DELETE {endpoint}/{key}``, verified by
-:mod:`devbucket.rest_auth` as OSS and AWS document header signatures.
+:mod:`devbucket.signatures` as OSS and AWS document header signatures.
 
 Requests are signed by the providers' own signers (``alibabacloud-oss-v2``
 for OSS V4, botocore for SigV4), never by the code under test, so a request
@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from chalicelib.credentials import Credentials
 from conformance import references
-from devbucket import oss, rest_auth, s3
-from devbucket.server import (
+from devbucket import config, oss, s3, signatures
+from devbucket.bucket import Bucket
+from devbucket.config import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
     DEV_BUCKET,
@@ -32,7 +33,7 @@ from devbucket.server import (
     DEV_S3_REGION,
     DEV_S3_SECRET_ACCESS_KEY,
 )
-from devbucket.service import Bucket
+from devbucket.errors import ServiceError
 from tests.support.devbucket import (
     PNG,
     RunningBucket,
@@ -42,7 +43,7 @@ from tests.support.devbucket import (
     upload,
 )
 
-PROVIDERS = ("oss", "s3")
+PROVIDERS = tuple(config.PROVIDERS)
 DEV_KEYS = {
     "oss": Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET),
     "s3": Credentials(DEV_S3_ACCESS_KEY_ID, DEV_S3_SECRET_ACCESS_KEY),
@@ -215,12 +216,12 @@ ENDPOINT = "http://127.0.0.1:9000"
 SCHEMES = {"oss": oss.REST, "s3": s3.REST}
 
 
-def as_received(url: str, headers: dict[str, str]) -> rest_auth.Request:
+def as_received(url: str, headers: dict[str, str]) -> signatures.Request:
     """The request as the dev bucket's server hands it to the verifier."""
     split = urlsplit(url)
     received = {name.lower(): value for name, value in headers.items()}
     received.setdefault("host", split.netloc)
-    return rest_auth.Request(
+    return signatures.Request(
         "DELETE", split.path, split.query, received, hashlib.sha256(b"").hexdigest()
     )
 
@@ -239,8 +240,8 @@ def test_any_key_signed_by_the_sdks_verifies_and_no_other_does(key: str, provide
     headers = signed_headers(provider, ENDPOINT, key)
     url = references.object_url(ENDPOINT, key)
     now = datetime.now(timezone.utc)
-    assert rest_auth.verify(SCHEMES[provider], as_received(url, headers), bucket, now)
+    assert signatures.verify_request(SCHEMES[provider], as_received(url, headers), bucket, now)
     other = references.object_url(ENDPOINT, key + "x")
-    with pytest.raises(rest_auth.ServiceError) as refusal:
-        rest_auth.verify(SCHEMES[provider], as_received(other, headers), bucket, now)
+    with pytest.raises(ServiceError) as refusal:
+        signatures.verify_request(SCHEMES[provider], as_received(other, headers), bucket, now)
     assert refusal.value.code == "SignatureDoesNotMatch"

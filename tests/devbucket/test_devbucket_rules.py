@@ -17,7 +17,7 @@ import requests
 from alibabacloud_oss_v2.signer.v4 import SignerV4
 
 from devbucket import conditions
-from devbucket.server import DEV_ACCESS_KEY_SECRET, DEV_BUCKET, DEV_REGION
+from devbucket.config import DEV_ACCESS_KEY_SECRET, DEV_BUCKET, DEV_REGION
 from tests.support.devbucket import PNG, RunningBucket, bucket
 from tests.support.forms import encode, later, post, refused, v1_form, v4_form
 

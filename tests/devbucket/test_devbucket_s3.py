@@ -18,13 +18,13 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
-from devbucket.server import (
+from devbucket.bucket import Bucket
+from devbucket.config import (
     DEV_BUCKET,
     DEV_S3_ACCESS_KEY_ID,
     DEV_S3_REGION,
     DEV_S3_SECRET_ACCESS_KEY,
 )
-from devbucket.service import Bucket
 from tests.support.devbucket import (
     PNG,
     RunningBucket,

@@ -21,8 +21,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from devbucket.server import DevBucketConfig, DevBucketServer, make_server, serve_in_thread
-from devbucket.service import Bucket
+from devbucket.bucket import Bucket
+from devbucket.config import DevBucketConfig
+from devbucket.server import DevBucketServer, make_server, serve_in_thread
 from devtools.run import dev_bucket_env
 
 

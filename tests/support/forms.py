@@ -15,7 +15,7 @@ from typing import Any
 
 from alibabacloud_oss_v2.signer.v4 import SignerV4
 
-from devbucket.server import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, DEV_REGION
+from devbucket.config import DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, DEV_REGION
 from tests.support.devbucket import PNG, RunningBucket, oss_error, post_form
 
 
