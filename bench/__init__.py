@@ -1,1 +1,1 @@
-"""signpost's benchmark (SPEC section 9): run it with ``make bench``."""
+"""signpost's benchmark: run it with ``make bench`` (what it measures: docs/development.md)."""

@@ -1,4 +1,4 @@
-"""``make bench``: every figure of SPEC section 9 from one run on this machine.
+"""``make bench``: the cost per ticket, the cold start and the package size, in one run.
 
 Prints a table and writes the same figures as JSON (``bench/results/latest.json``
 by default). Absolute times drift between machines and with load; the ratios

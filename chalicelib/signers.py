@@ -59,7 +59,7 @@ def derive_key(secret: bytes, scope: tuple[str, ...]) -> bytes:
 
 
 class OssV1Signer:
-    """OSS signature V1: base64(HMAC-SHA1(secret, policy)), the seed's scheme."""
+    """OSS signature V1: base64(HMAC-SHA1(secret, policy)), the legacy V1 route's scheme."""
 
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials

@@ -8,6 +8,6 @@ the storage documents lead us to expect, run against any bucket.
   ``python -m conformance`` (``make conformance``).
 
 ``make test`` runs the same cases against the dev bucket
-(``tests/test_conformance.py``); ``docs/conformance.md`` says how to run them
+(``tests/devbucket/test_conformance.py``); ``docs/conformance.md`` says how to run them
 against a real bucket and what a mismatch means.
 """

@@ -285,4 +285,7 @@ def test_any_body_gets_a_ticket_or_a_documented_refusal(body: object) -> None:
         assert fields["Content-Type"] == body["content_type"].lower()  # type: ignore[index]
     else:
         assert (response.status_code, answer["error"]["code"]) in DOCUMENTED_REFUSALS
-        assert "policy" not in response.body.decode()
+        # A refusal is the error and nothing else: no fields, no policy, no signature.
+        assert list(answer) == ["error"]
+        assert sorted(answer["error"]) == ["code", "message"]
+        assert SECRET not in response.body.decode()
