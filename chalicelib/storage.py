@@ -37,7 +37,7 @@ from .request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSi
 
 log = logging.getLogger("signpost.storage")
 
-STORAGE_TIMEOUT = (3.05, 25.0)  # seconds to connect, and between two reads of an answer
+STORAGE_TIMEOUT = (3.05, 20.0)  # seconds to connect, and between two reads of an answer
 MAX_ANSWER_BYTES = 1024 * 1024  # a ListParts page of 1000 parts is about 250 kB
 PARTS_PER_PAGE = 1000  # the most either service lists at once
 _ERROR_CODE = re.compile(r"[A-Za-z0-9.-]{1,64}")
