@@ -589,3 +589,82 @@ def test_a_temporary_key_signs_part_urls_with_its_session_token(provider: str) -
         with pytest.raises(ServiceError) as refusal:
             verify_put(provider, url, temporary)
         assert refusal.value.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+
+
+# -- header-signed parts, request bodies ----------------------------------------
+
+
+def test_a_part_signed_in_its_headers_is_taken_too(running: RunningBucket, sdk: Oracle) -> None:
+    key = key_for("headers.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    etag = sdk.upload_part(key, upload_id, 1, b"signed in headers")
+    assert etag == sdk_etag(running, hashlib.md5(b"signed in headers").hexdigest())
+    sdk.complete(key, upload_id, [(1, etag)])
+    assert running.stored(key) == b"signed in headers"
+
+
+def test_an_s3_part_whose_body_is_not_its_declared_hash_is_refused(tmp_path: Path) -> None:
+    bucket = start_bucket(tmp_path / "s3", provider="s3")
+    try:
+        sdk = oracle_for(bucket)
+        key = key_for("hashed.bin")
+        upload_id = sdk.initiate(key, "application/octet-stream")
+        url = sdk.part_url(key, upload_id, 1)
+        declared = {"x-amz-content-sha256": hashlib.sha256(b"promised").hexdigest()}
+        refused(sdk.put_part(url, b"sent", declared), 400, "XAmzContentSHA256Mismatch")
+        assert sdk.list_parts(key, upload_id).parts == []
+        assert not list((bucket.root / "tmp").iterdir())  # the refused part was not kept
+    finally:
+        bucket.stop()
+
+
+DOCTYPE = b"""<?xml version="1.0"?>
+<!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&lol2;</ETag></Part>
+</CompleteMultipartUpload>"""
+EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE x [<!ENTITY file SYSTEM "file:///etc/passwd">]>
+<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&file;</ETag></Part>
+</CompleteMultipartUpload>"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [DOCTYPE, EXTERNAL, b"<CompleteMultipartUpload>", b"<Other/>", b"<CompleteMultipartUpload/>"],
+    ids=["entities", "external entity", "unclosed", "another document", "no part"],
+)
+def test_a_completion_body_that_is_not_a_plain_parts_list_is_malformed_xml(
+    running: RunningBucket, sdk: Oracle, body: bytes
+) -> None:
+    key = key_for("xml.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    upload_parts(sdk, key, upload_id, [b"x"])
+    response = sdk.signed_post(key, urlencode({"uploadId": upload_id}), body)
+    refused(response, 400, "MalformedXML")
+    assert running.server.store.get(key) is None
+
+
+def test_a_completion_list_in_s3s_namespace_is_read(running: RunningBucket, sdk: Oracle) -> None:
+    key = key_for("namespaced.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    ((number, etag),) = upload_parts(sdk, key, upload_id, [b"x"])
+    quoted = etag.replace('"', "&quot;")  # as S3's own ListParts writes it
+    body = (
+        '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"<Part><PartNumber>{number}</PartNumber><ETag>{quoted}</ETag></Part>"
+        "</CompleteMultipartUpload>"
+    ).encode()
+    response = sdk.signed_post(key, urlencode({"uploadId": upload_id}), body)
+    assert response.status_code == 200, response.text
+    assert running.stored(key) == b"x"
+
+
+def test_a_request_body_over_the_limit_is_refused_unread(
+    running: RunningBucket, sdk: Oracle
+) -> None:
+    from devbucket.server import REST_BODY_LIMIT
+
+    key = key_for("huge.xml")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    body = b"<CompleteMultipartUpload>" + b" " * REST_BODY_LIMIT + b"</CompleteMultipartUpload>"
+    refused(sdk.signed_post(key, urlencode({"uploadId": upload_id}), body), 400, "InvalidArgument")

@@ -94,6 +94,15 @@ class Oracle:
     def initiate(self, key: str, content_type: str, disposition: str | None = None) -> str:
         raise NotImplementedError
 
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """UploadPart signed in its headers, by the SDK's client; the ETag."""
+        raise NotImplementedError
+
+    def signed_post(self, key: str, query: str, body: bytes) -> Any:
+        """``POST {endpoint}/{key}?{query}`` with ``body``, signed in its
+        headers by the SDK's signer: a body the SDK would never write."""
+        raise NotImplementedError
+
     def part_url(self, key: str, upload_id: str, number: int, expires: int = 600) -> str:
         raise NotImplementedError
 
@@ -150,6 +159,31 @@ class OssOracle(Oracle):
             forbid_overwrite=True,
         )
         return str(self._call("initiate_multipart_upload", request).upload_id)
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        request = self.oss.UploadPartRequest(
+            bucket=DEV_BUCKET, key=key, part_number=number, upload_id=upload_id, body=data
+        )
+        return str(self._call("upload_part", request).etag)
+
+    def signed_post(self, key: str, query: str, body: bytes) -> Any:
+        from alibabacloud_oss_v2.signer.v4 import SignerV4
+        from alibabacloud_oss_v2.types import Credentials, HttpRequest, SigningContext
+
+        from conformance.references import object_url
+
+        url = f"{object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
+        request = HttpRequest("POST", url, headers={"Content-Type": "application/xml"})
+        context = SigningContext(
+            product="oss",
+            region=DEV_REGION,
+            bucket=DEV_BUCKET,
+            key=key,
+            request=request,
+            credentials=Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET),
+        )
+        SignerV4().sign(context)
+        return requests.post(url, data=body, headers=dict(request.headers), timeout=TIMEOUT)
 
     def part_url(self, key: str, upload_id: str, number: int, expires: int = 600) -> str:
         request = self.oss.UploadPartRequest(
@@ -240,6 +274,25 @@ class S3Oracle(Oracle):
         extra = {"ContentDisposition": disposition} if disposition else {}
         result = self._call("create_multipart_upload", Key=key, ContentType=content_type, **extra)
         return str(result["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        result = self._call(
+            "upload_part", Key=key, UploadId=upload_id, PartNumber=number, Body=data
+        )
+        return str(result["ETag"])
+
+    def signed_post(self, key: str, query: str, body: bytes) -> Any:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        from conformance.references import object_url
+
+        url = f"{object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
+        request = AWSRequest(method="POST", url=url, data=body)
+        credentials = Credentials(DEV_S3_ACCESS_KEY_ID, DEV_S3_SECRET_ACCESS_KEY)
+        S3SigV4Auth(credentials, "s3", DEV_S3_REGION).add_auth(request)
+        return requests.post(url, data=body, headers=dict(request.headers), timeout=TIMEOUT)
 
     def part_url(self, key: str, upload_id: str, number: int, expires: int = 600) -> str:
         params = {"Bucket": DEV_BUCKET, "Key": key, "UploadId": upload_id, "PartNumber": number}
