@@ -48,6 +48,14 @@ def sdk(running: RunningBucket) -> Oracle:
     return oracle_for(running)
 
 
+@pytest.fixture
+def s3_bucket(tmp_path: Path) -> Iterator[RunningBucket]:
+    """An S3 dev bucket, for S3's own headers."""
+    bucket = start_bucket(tmp_path / "s3", provider="s3")
+    yield bucket
+    bucket.stop()
+
+
 def provider_of(bucket: RunningBucket) -> str:
     return bucket.server.config.provider
 
@@ -397,19 +405,15 @@ def test_completion_honours_the_providers_no_overwrite_condition(
     assert running.stored(key) == b"second"
 
 
-def test_s3_completion_with_a_stated_size_must_match_the_parts(tmp_path: Path) -> None:
-    bucket = start_bucket(tmp_path / "s3", provider="s3")
-    try:
-        sdk = oracle_for(bucket)
-        key = key_for("sized.bin")
-        upload_id = sdk.initiate(key, "application/octet-stream")
-        parts = upload_parts(sdk, key, upload_id, [b"12345"])
-        refusal = completion_refused(sdk, key, upload_id, parts, size=6)
-        assert (refusal.status, refusal.code) == (400, "InvalidRequest")
-        sdk.complete(key, upload_id, parts, size=5)
-        assert bucket.stored(key) == b"12345"
-    finally:
-        bucket.stop()
+def test_s3_completion_with_a_stated_size_must_match_the_parts(s3_bucket: RunningBucket) -> None:
+    sdk = oracle_for(s3_bucket)
+    key = key_for("sized.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    parts = upload_parts(sdk, key, upload_id, [b"12345"])
+    refusal = completion_refused(sdk, key, upload_id, parts, size=6)
+    assert (refusal.status, refusal.code) == (400, "InvalidRequest")
+    sdk.complete(key, upload_id, parts, size=5)
+    assert s3_bucket.stored(key) == b"12345"
 
 
 # -- the server: parts streamed, CORS ----------------------------------------
@@ -603,19 +607,17 @@ def test_a_part_signed_in_its_headers_is_taken_too(running: RunningBucket, sdk: 
     assert running.stored(key) == b"signed in headers"
 
 
-def test_an_s3_part_whose_body_is_not_its_declared_hash_is_refused(tmp_path: Path) -> None:
-    bucket = start_bucket(tmp_path / "s3", provider="s3")
-    try:
-        sdk = oracle_for(bucket)
-        key = key_for("hashed.bin")
-        upload_id = sdk.initiate(key, "application/octet-stream")
-        url = sdk.part_url(key, upload_id, 1)
-        declared = {"x-amz-content-sha256": hashlib.sha256(b"promised").hexdigest()}
-        refused(sdk.put_part(url, b"sent", declared), 400, "XAmzContentSHA256Mismatch")
-        assert sdk.list_parts(key, upload_id).parts == []
-        assert not list((bucket.root / "tmp").iterdir())  # the refused part was not kept
-    finally:
-        bucket.stop()
+def test_an_s3_part_whose_body_is_not_its_declared_hash_is_refused(
+    s3_bucket: RunningBucket,
+) -> None:
+    sdk = oracle_for(s3_bucket)
+    key = key_for("hashed.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    url = sdk.part_url(key, upload_id, 1)
+    declared = {"x-amz-content-sha256": hashlib.sha256(b"promised").hexdigest()}
+    refused(sdk.put_part(url, b"sent", declared), 400, "XAmzContentSHA256Mismatch")
+    assert sdk.list_parts(key, upload_id).parts == []
+    assert not list((s3_bucket.root / "tmp").iterdir())  # the refused part was not kept
 
 
 DOCTYPE = b"""<?xml version="1.0"?>
