@@ -480,7 +480,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if warning:
             print(warning)
         print(
-            f"\nOpen {origins[0]}/\n(without Uppy: {origins[0]}/simple.html; "
+            f"\nOpen {origins[0]}/\n(Without Uppy: {origins[0]}/simple.html. "
             "Ctrl-C stops everything.)",
             flush=True,
         )
