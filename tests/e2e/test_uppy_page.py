@@ -35,11 +35,11 @@ from devtools.run import (
 from tests.support.browser import chromium, new_page
 from tests.support.devbucket import HOST, PNG, RunningBucket, free_port, start_bucket
 from tests.support.run import child_env
+from tests.support.uppy import dashboard_ready, picker, upload
 
 MiB = 1024**2
 LARGE = 25 * MiB  # over the page's 16 MiB threshold: five 5 MiB parts
 API_KEY = "uppy-page-key-0123456789"
-UPLOAD_MS = 60_000
 
 
 @dataclass
@@ -141,28 +141,6 @@ class Requests:
         return [request for request in self.seen if request.url.startswith(self.stack.bucket.url)]
 
 
-def ready(page: Any, rules: str = "Up to 200 MB") -> None:
-    page.locator("#status", has_text=rules).wait_for()  # the rules came from the API
-    page.locator(".uppy-Dashboard").wait_for()
-
-
-def upload(page: Any, *files: Path) -> list[str]:
-    """Add ``files`` to the Dashboard, press Upload, and wait for each
-    Download link; their addresses."""
-    page.locator("input.uppy-Dashboard-input").first.set_input_files([str(f) for f in files])
-    page.get_by_role("button", name=re.compile(r"^Upload \d+ files?$")).click()
-    page.wait_for_function(  # each file uploaded, or failed
-        "() => uppy.getFiles().every((file) => file.progress.uploadComplete || file.error)",
-        timeout=UPLOAD_MS,
-    )
-    failed = page.evaluate(
-        "() => uppy.getFiles().filter((file) => file.error).map((f) => `${f.name}: ${f.error}`)"
-    )
-    assert failed == []
-    links = [page.get_by_role("link", name=f"Download {f.name}") for f in files]
-    return [link.get_attribute("href") for link in links]
-
-
 def test_a_small_file_goes_in_one_form_post_and_a_large_one_in_parts(
     browser: Any, stack: Stack, tmp_path: Path
 ) -> None:
@@ -170,7 +148,7 @@ def test_a_small_file_goes_in_one_form_post_and_a_large_one_in_parts(
     small.write_bytes(PNG)
     large.write_bytes(os.urandom(LARGE))
     with new_page(browser, stack.page_url) as page:
-        ready(page)
+        dashboard_ready(page)
         made = Requests(page, stack)
         (href,) = upload(page, small)
         assert stack.stored(href) == PNG
@@ -226,7 +204,7 @@ def test_an_expired_oss_part_url_is_signed_again_and_the_upload_completes(
     content = os.urandom(LARGE)
     (tmp_path / "late.pdf").write_bytes(content)
     with new_page(browser, stack.page_url) as page:
-        ready(page)
+        dashboard_ready(page)
         page.route(f"{stack.bucket.url}/**", expire_once)
         made = Requests(page, stack)
         (href,) = upload(page, tmp_path / "late.pdf")
@@ -244,14 +222,15 @@ def test_the_dashboard_takes_only_what_the_rules_allow_and_asks_the_api_nothing(
     (tmp_path / "notes.txt").write_text("not an accepted type\n")
     (tmp_path / "mislabelled.exe").write_bytes(PNG)
     with new_page(browser, stack.page_url) as page:
-        ready(page)
-        picker = page.locator("input.uppy-Dashboard-input").first
+        dashboard_ready(page)
         # MIME types only: an extension entry would let a mislabelled file through.
-        assert picker.get_attribute("accept") == (
+        assert picker(page).get_attribute("accept") == (
             "image/png, image/jpeg, image/gif, image/webp, application/pdf"
         )
         made = Requests(page, stack)
-        picker.set_input_files([str(tmp_path / "notes.txt"), str(tmp_path / "mislabelled.exe")])
+        picker(page).set_input_files(
+            [str(tmp_path / "notes.txt"), str(tmp_path / "mislabelled.exe")]
+        )
         informer = page.locator(".uppy-Informer", has_text="You can only upload").first
         assert informer.inner_text().startswith("You can only upload: image/png, image/jpeg")
         assert page.locator(".uppy-Dashboard-Item").count() == 0
@@ -263,7 +242,7 @@ def test_the_page_ignores_an_api_named_in_its_address(browser: Any, stack: Stack
     with new_page(browser, "about:blank") as page:
         made = Requests(page, stack)
         page.goto(f"{stack.page_url}?api={elsewhere}")
-        ready(page)
+        dashboard_ready(page)
         assert [urlsplit(r.url).path for r in made.to_api()] == ["/upload-rules"]
         assert not [r.url for r in made.seen if r.url.startswith(elsewhere)]
 
@@ -289,7 +268,7 @@ def test_with_an_api_key_the_page_asks_for_it_and_sends_it_to_the_api_only(
 
         token.fill(API_KEY)
         page.get_by_role("button", name="Use it").click()
-        ready(page)
+        dashboard_ready(page)
         assert page.locator("#credentials").is_hidden()
         made = Requests(page, guarded)
         hrefs = upload(page, small, large)
