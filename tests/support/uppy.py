@@ -23,7 +23,11 @@ def picker(page: Any) -> Any:
 
 def upload(page: Any, *files: Path, timeout_ms: int = UPLOAD_MS) -> list[str]:
     """Add ``files``, press Upload, wait until every file is uploaded or has
-    failed (failing the test with Uppy's errors); the Download links' addresses."""
+    failed (failing the test with Uppy's errors); the Download links' addresses.
+    A finished batch is put away first ("Done"), as a person would."""
+    done = page.get_by_role("button", name="Done")
+    if done.count():
+        done.click()
     picker(page).set_input_files([str(file) for file in files])
     page.get_by_role("button", name=re.compile(r"^Upload \d+ files?$")).click()
     page.wait_for_function(
