@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
@@ -48,7 +49,19 @@ def caller() -> str | None:
     return authenticate(current_request().headers.get("authorization"), current_env())
 
 
-def answer(produce: Callable[[], dict[str, Any]]) -> Response:
+def multipart() -> ModuleType:
+    """The multipart routes' handlers, imported by those routes only: they
+    bring the request signers and the storage calls."""
+    from chalicelib import multipart_handlers
+
+    return multipart_handlers
+
+
+def query() -> dict[str, str]:
+    return dict(current_request().query_params or {})
+
+
+def answer(produce: Callable[[], dict[str, Any] | list[Any]]) -> Response:
     """Run a handler; turn a refusal into its status and ``{"error": {code, message}}``."""
     try:
         return Response(body=produce(), status_code=200)
@@ -73,7 +86,7 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         response.body = {"error": {"code": body["Code"], "message": body["Message"]}}
-    if isinstance(response.body, dict):
+    if isinstance(response.body, (dict, list)):
         response.headers["Content-Type"] = "application/json"
     response.headers["Cache-Control"] = "no-store"  # a ticket is a credential
     return response
@@ -106,3 +119,51 @@ def legacy_policy() -> Response:
 def oss_callback() -> Response:
     request = current_request()
     return answer(lambda: handlers.oss_callback(request.headers, request.raw_body, current_env()))
+
+
+# Large files, on the routes @uppy/aws-s3 calls when given an `endpoint`. Chalice
+# passes `{uploadId}` as sent, percent-encoded: the handlers decode it.
+@app.route("/s3/params", methods=["GET", "OPTIONS"])
+def uppy_params() -> Response:
+    return answer(lambda: handlers.uppy_params(query(), current_env(), user=caller()))
+
+
+@app.route("/s3/multipart", methods=["POST", "OPTIONS"], content_types=JSON_BODIES)
+def create_multipart() -> Response:
+    return answer(
+        lambda: multipart().create(current_request().raw_body, current_env(), user=caller())
+    )
+
+
+# batch and complete before {partNumber}: fc.py matches routes in this order.
+@app.route("/s3/multipart/{uploadId}/batch", methods=["GET", "OPTIONS"])
+def sign_parts(uploadId: str) -> Response:
+    return answer(lambda: multipart().sign_batch(uploadId, query(), current_env(), user=caller()))
+
+
+@app.route(
+    "/s3/multipart/{uploadId}/complete", methods=["POST", "OPTIONS"], content_types=JSON_BODIES
+)
+def complete_multipart(uploadId: str) -> Response:
+    return answer(
+        lambda: multipart().complete(
+            uploadId, query(), current_request().raw_body, current_env(), user=caller()
+        )
+    )
+
+
+@app.route("/s3/multipart/{uploadId}/{partNumber}", methods=["GET", "OPTIONS"])
+def sign_part(uploadId: str, partNumber: str) -> Response:
+    return answer(
+        lambda: multipart().sign_part(uploadId, partNumber, query(), current_env(), user=caller())
+    )
+
+
+@app.route("/s3/multipart/{uploadId}", methods=["GET", "OPTIONS"])
+def list_parts(uploadId: str) -> Response:
+    return answer(lambda: multipart().list_parts(uploadId, query(), current_env(), user=caller()))
+
+
+@app.route("/s3/multipart/{uploadId}", methods=["DELETE"])
+def abort_multipart(uploadId: str) -> Response:
+    return answer(lambda: multipart().abort(uploadId, query(), current_env(), user=caller()))

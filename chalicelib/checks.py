@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
 from .content_types import MEDIA_TYPE, is_allowed, types_for_extension
@@ -26,10 +26,31 @@ from .settings import Settings
 
 MAX_FILENAME_BYTES = 255
 MAX_OBJECT_KEY_BYTES = 1023  # OSS's and S3's limit on an object key, UTF-8
-REQUEST_FIELDS = ("filename", "content_type", "size")
 # Cc: control characters; Cf: bidi overrides and invisible formatting;
 # Cs: lone surrogates, which JSON can carry but UTF-8 cannot encode.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+class RequestFields(NamedTuple):
+    """What a kind of request calls its fields: a ticket's own names, or Uppy's.
+
+    ``ignored`` fields are accepted and not read; any other is ``UnknownField``.
+    """
+
+    filename: str = "filename"
+    content_type: str = "content_type"
+    size: str = "size"
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return (self.filename, self.content_type, self.size, *self.ignored)
+
+
+TICKET_FIELDS = RequestFields()
+# What @uppy/aws-s3 sends (GET /s3/params, POST /s3/multipart): the file's
+# meta in ``metadata``, which signpost does not store.
+UPPY_FIELDS = RequestFields(content_type="type", ignored=("metadata",))
 
 
 class TicketRequest(NamedTuple):
@@ -112,21 +133,29 @@ def check_size(size: object, max_upload_bytes: int) -> int:
     return size
 
 
-def check_ticket_request(body: dict[str, Any], settings: Settings) -> TicketRequest:
+def check_ticket_request(
+    body: Mapping[str, Any], settings: Settings, fields: RequestFields = TICKET_FIELDS
+) -> TicketRequest:
     """Every check on a parsed body, in the order ``docs/api.md`` lists the refusals."""
-    unknown = sorted(set(body) - set(REQUEST_FIELDS))
+    unknown = sorted(set(body) - set(fields.known))
     if unknown:
         raise UnknownField(
             f"Unknown field {unknown[0][:64]!r}; a request has only "
-            + ", ".join(REQUEST_FIELDS)
+            + ", ".join(fields.known)
             + "."
         )
-    filename, content_type = body.get("filename"), body.get("content_type")
+    filename, content_type = body.get(fields.filename), body.get(fields.content_type)
     if not isinstance(filename, str) or not isinstance(content_type, str):
-        raise InvalidRequest("The fields 'filename' and 'content_type' are required strings.")
+        raise InvalidRequest(
+            f"The fields '{fields.filename}' and '{fields.content_type}' are required strings."
+        )
     name = check_filename(filename)
     return TicketRequest(
         filename=name,
         content_type=check_content_type(content_type, name, settings.allowed_content_types),
-        size=check_size(body["size"], settings.max_upload_bytes) if "size" in body else None,
+        size=(
+            check_size(body[fields.size], settings.max_upload_bytes)
+            if fields.size in body
+            else None
+        ),
     )

@@ -7,7 +7,7 @@ and production needs a list, so the header rule lives here, in one place
 
 from __future__ import annotations
 
-ALLOW_METHODS = "GET, POST, OPTIONS"
+ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"  # DELETE: aborting a multipart upload
 ALLOW_HEADERS = "Authorization, Content-Type"
 MAX_AGE = "600"  # seconds a browser may cache a preflight
 

@@ -85,3 +85,13 @@ class NotFound(SignpostError):
     since only API Gateway routes by the app's table before calling it."""
 
     status = 404
+
+
+class StorageError(SignpostError):
+    """The storage refused or failed one of the function's own calls (multipart).
+
+    The message names the storage's error code, never the request's URL,
+    signature or credentials.
+    """
+
+    status = 502

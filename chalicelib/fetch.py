@@ -1,6 +1,7 @@
-"""One bounded GET: how signpost reads a key from another host.
+"""Bounded requests: how signpost talks to another host.
 
-Used for the JWKS of ``JWT_JWKS_URL`` and for OSS's callback key. Whoever
+A GET reads the JWKS of ``JWT_JWKS_URL`` and OSS's callback key; the
+multipart routes make their storage calls (:mod:`.storage`). Whoever
 controls the answer must not be able to hold the function up, send it
 elsewhere or fill its memory: so a short timeout, no redirects (a redirect
 would be a host no setting named), and a byte cap counted as the body
@@ -10,7 +11,9 @@ fetch only. Each caller words a failure its own way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 CHUNK_BYTES = 4096  # read at a time, so a body is dropped at most this far past the cap
 
@@ -47,6 +50,48 @@ class Unreachable(FetchFailed):
         self.error = error
 
 
+class Reply(NamedTuple):
+    """A host's answer: its status and (capped) body."""
+
+    status: int
+    body: bytes
+
+
+@contextmanager
+def _opened(
+    method: str,
+    url: str,
+    timeout: float | tuple[float, float],
+    headers: Mapping[str, str] | None,
+    body: bytes | None,
+) -> Iterator[Any]:
+    """The streamed response; a requests failure, even mid-body, is :class:`Unreachable`."""
+    import requests
+
+    try:
+        with requests.request(
+            method,
+            url,
+            data=body,
+            timeout=timeout,
+            stream=True,
+            allow_redirects=False,
+            headers=dict(headers or {}),
+        ) as response:
+            yield response
+    except requests.RequestException as error:
+        raise Unreachable(type(error).__name__) from None
+
+
+def _read(response: Any, max_bytes: int) -> bytes:
+    body = b""
+    for chunk in response.iter_content(CHUNK_BYTES):
+        body += chunk
+        if len(body) > max_bytes:
+            raise TooLarge(max_bytes)
+    return body
+
+
 def bounded_get(
     url: str,
     *,
@@ -59,19 +104,22 @@ def bounded_get(
     ``timeout`` is requests': seconds to connect and between two reads.
     Raises :class:`UnexpectedStatus`, :class:`TooLarge` or :class:`Unreachable`.
     """
-    import requests
+    with _opened("GET", url, timeout, headers, None) as response:
+        if response.status_code != 200:
+            raise UnexpectedStatus(response.status_code)
+        return _read(response, max_bytes)
 
-    try:
-        with requests.get(
-            url, timeout=timeout, stream=True, allow_redirects=False, headers=dict(headers or {})
-        ) as response:
-            if response.status_code != 200:
-                raise UnexpectedStatus(response.status_code)
-            body = b""
-            for chunk in response.iter_content(CHUNK_BYTES):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise TooLarge(max_bytes)
-    except requests.RequestException as error:
-        raise Unreachable(type(error).__name__) from None
-    return body
+
+def bounded_request(
+    method: str,
+    url: str,
+    *,
+    timeout: float | tuple[float, float],
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+) -> Reply:
+    """Any status's answer, its body at most ``max_bytes``: the caller reads
+    a refusal's body too. Raises :class:`TooLarge` or :class:`Unreachable`."""
+    with _opened(method, url, timeout, headers, body) as response:
+        return Reply(response.status_code, _read(response, max_bytes))

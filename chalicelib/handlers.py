@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .checks import check_ticket_request, parse_body
+from .checks import UPPY_FIELDS, TicketRequest, check_ticket_request, parse_body
 from .content_types import extensions_by_type
 from .environment import Env
 from .errors import AccessDenied, NotConfigured, NotFound
@@ -36,6 +37,8 @@ Clock = Callable[[], datetime]
 SegmentSource = Callable[[], str]  # a key's random segment
 
 log = logging.getLogger("signpost.callback")
+
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 def utc_now() -> datetime:
@@ -89,8 +92,40 @@ def upload_ticket(
     """``POST /upload-tickets``: check the request, then sign its ticket."""
     settings = load_settings(env)
     request = check_ticket_request(parse_body(body), settings)
+    return _ticket(request, settings, env, user, clock(), segment())
+
+
+def uppy_params(
+    query: Mapping[str, str],
+    env: Env,
+    *,
+    user: str | None = None,
+    clock: Clock = utc_now,
+    segment: SegmentSource = random_segment,
+) -> dict[str, Any]:
+    """``GET /s3/params``: the ticket of ``POST /upload-tickets``, asked the way
+    ``@uppy/aws-s3`` asks (``filename``, ``type``, ``metadata[...]``), with the
+    ``headers`` it reads beside the form."""
+    settings = load_settings(env)
+    fields: dict[str, Any] = {
+        name: value for name, value in query.items() if not name.startswith("metadata[")
+    }
+    if "size" in fields and _DIGITS.fullmatch(fields["size"]):
+        fields["size"] = int(fields["size"])  # anything else is refused as InvalidSize
+    request = check_ticket_request(fields, settings, UPPY_FIELDS)
+    return {**_ticket(request, settings, env, user, clock(), segment()), "headers": {}}
+
+
+def _ticket(
+    request: TicketRequest,
+    settings: Settings,
+    env: Env,
+    user: str | None,
+    now: datetime,
+    segment: str,
+) -> dict[str, Any]:
+    """A checked request's ticket, with the callback fields when one is set."""
     target = form_target(settings, env)
-    now = clock()
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
     extra = None
     if callback_url:
@@ -98,7 +133,7 @@ def upload_ticket(
 
         extra = callback_fields(callback_url, request.filename, user, ticket_expiry(now, settings))
     ticket = issue_ticket(
-        request, settings, target, now=now, segment=segment(), user=user, extra_fields=extra
+        request, settings, target, now=now, segment=segment, user=user, extra_fields=extra
     )
     return ticket.to_dict()
 

@@ -7,12 +7,14 @@ import hashlib
 import re
 from urllib.parse import quote
 
-from .checks import check_object_key_length
+from .checks import check_filename, check_object_key_length
+from .errors import InvalidFilename
 
 # A ``sub`` made only of these may stand in a key as it is; anything else is
 # replaced by its hash, so no caller can smuggle ``/`` or ``..`` into a prefix.
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 HASHED_PREFIX = "h-"
+RANDOM_SEGMENT = re.compile(r"[0-9a-f]{32}")  # what random_segment makes
 # RFC 5987 attr-char: what may stand unescaped in ``filename*``.
 _ATTR_CHARS = "!#$&+-.^_`|~"
 
@@ -36,19 +38,46 @@ def user_segment(subject: str) -> str:
     return HASHED_PREFIX + digest[:32]
 
 
+def owner_prefix(upload_dir: str, user: str | None) -> str:
+    """``{UPLOAD_DIR}{user/}``: the folder of one caller's objects."""
+    return f"{upload_dir}{user}/" if user else upload_dir
+
+
 def key_prefix(upload_dir: str, user: str | None, segment: str) -> str:
     """``{UPLOAD_DIR}{user/}{random}/``: the part of a key the caller cannot choose.
 
     ``segment`` is the random one: 32 hex digits, so keys never collide and
     spread across the store's partitions.
     """
-    user_part = f"{user}/" if user else ""
-    return f"{upload_dir}{user_part}{segment}/"
+    return f"{owner_prefix(upload_dir, user)}{segment}/"
 
 
 def object_key(upload_dir: str, user: str | None, segment: str, filename: str) -> str:
     """``{UPLOAD_DIR}{user/}{random}/{filename}``, refused if over 1023 bytes."""
     return check_object_key_length(key_prefix(upload_dir, user, segment) + filename)
+
+
+def is_own_key(key: str, upload_dir: str, user: str | None) -> bool:
+    """Whether ``key`` is one :func:`object_key` could have named for ``user``.
+
+    ``{UPLOAD_DIR}{user/}``, 32 hex digits, ``/``, then a filename that
+    passes the ticket checks as it stands (NFC), within the key length: so
+    a key that names another user's folder, a folder of the caller's own
+    choosing or a path outside the prefix is never one.
+    """
+    prefix = owner_prefix(upload_dir, user)
+    if not key.startswith(prefix):
+        return False
+    segment, slash, filename = key[len(prefix) :].partition("/")
+    if not slash or not RANDOM_SEGMENT.fullmatch(segment):
+        return False
+    try:
+        return (
+            check_filename(filename) == filename
+            and object_key(upload_dir, user, segment, filename) == key
+        )
+    except InvalidFilename:
+        return False
 
 
 def content_disposition(filename: str) -> str:

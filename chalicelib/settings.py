@@ -24,6 +24,9 @@ AUTH_MODES = ("none", "api-key", "jwt")
 OSS_SIGNATURE_VERSIONS = ("v4", "v1")
 SWITCH = ("on", "off")
 POST_OBJECT_LIMIT = 5 * 1024**3  # PostObject accepts at most 5 GiB
+# The largest multipart object signpost allows: S3's documented limit when it was
+# 5 TiB (now 48.8 TiB); OSS's is 48.8 TB (10,000 parts of 5 GB).
+MULTIPART_OBJECT_LIMIT = 5 * 1024**4
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -105,7 +108,7 @@ def load_settings(env: Env) -> Settings:
         provider=choice(env, "STORAGE_PROVIDER", PROVIDERS),
         upload_dir=matching(env, "UPLOAD_DIR", _UPLOAD_DIR),
         expire_seconds=integer(env, "EXPIRE_SECONDS", 1, 3600),
-        max_upload_bytes=integer(env, "MAX_UPLOAD_BYTES", 1, POST_OBJECT_LIMIT),
+        max_upload_bytes=integer(env, "MAX_UPLOAD_BYTES", 1, MULTIPART_OBJECT_LIMIT),
         allowed_content_types=_content_types(env),
     )
 

@@ -12,9 +12,10 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .checks import TicketRequest
+from .errors import EntityTooLarge
 from .keys import content_disposition, key_prefix, object_key
 from .policy import ISO8601, Condition, binding, encode_policy, exact, length_range, starts_with
-from .settings import Settings
+from .settings import POST_OBJECT_LIMIT, Settings
 from .signers import PostSigner
 
 SUCCESS_STATUS = "201"  # OSS and S3 answer 201 with an XML body naming the object
@@ -59,6 +60,11 @@ def ticket_expiry(now: datetime, settings: Settings) -> datetime:
     return now + timedelta(seconds=settings.expire_seconds)
 
 
+def single_request_limit(settings: Settings) -> int:
+    """What one form upload may carry: ``MAX_UPLOAD_BYTES``, at most 5 GiB (PostObject)."""
+    return min(settings.max_upload_bytes, POST_OBJECT_LIMIT)
+
+
 def sign_form(
     target: FormTarget,
     fields: Mapping[str, str],
@@ -96,10 +102,19 @@ def issue_ticket(
 ) -> Ticket:
     """A ticket for one object: every field it returns is bound exactly.
 
-    ``segment`` is the key's random segment.
+    ``segment`` is the key's random segment. One form carries at most 5 GiB,
+    whatever ``MAX_UPLOAD_BYTES`` allows: a larger declared size is refused,
+    and an undeclared one is capped there.
     """
+    if request.size and request.size > POST_OBJECT_LIMIT:
+        raise EntityTooLarge(
+            f"One upload request carries at most {POST_OBJECT_LIMIT} bytes (5 GiB): "
+            "send a larger file in parts, with a multipart upload (POST /s3/multipart)."
+        )
     key = object_key(settings.upload_dir, user, segment, request.filename)
-    low, high = (request.size, request.size) if request.size else (1, settings.max_upload_bytes)
+    low, high = (
+        (request.size, request.size) if request.size else (1, single_request_limit(settings))
+    )
     fields = {
         "key": key,
         **dict.fromkeys(target.type_fields, request.content_type),
@@ -140,7 +155,7 @@ def legacy_signature(
         {},
         [
             starts_with("key", directory),
-            length_range(1, settings.max_upload_bytes),
+            length_range(1, single_request_limit(settings)),
             exact("success_action_status", "200"),
         ],
         now,

@@ -123,7 +123,10 @@ VARIABLES = (
         "MAX_UPLOAD_BYTES",
         LIMITS,
         "10485760",
-        "the largest upload, in bytes: at most 5 GiB, what one form upload can carry",
+        (
+            "the largest upload, in bytes: at most 5 TiB (5497558138880); one form upload "
+            "carries at most 5 GiB, larger files go in parts (multipart)"
+        ),
     ),
     Variable(
         "ALLOWED_CONTENT_TYPES",

@@ -27,7 +27,7 @@ FOREIGN = (
 ROUTES = (("POST", "/upload-tickets"), ("GET", "/get_post_signature_for_oss_upload"))
 GOOD_BODY = json.dumps({"filename": "cat.png", "content_type": "image/png"})
 PREFLIGHT_ONLY = {
-    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
     "access-control-allow-headers": "Authorization, Content-Type",
     "access-control-max-age": "600",
 }

@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 
@@ -317,3 +317,17 @@ def test_wrong_method_is_a_405_in_the_documented_shape() -> None:
     response, body = call(fc_event("DELETE", "/upload-tickets"), fc_context())
     assert response["statusCode"] == 405
     assert body["error"]["code"] == "MethodNotAllowedError"
+
+
+def test_a_part_url_through_function_compute_is_signed_with_the_role() -> None:
+    """The multipart routes, with their path parameters, behind FC's adapter: a
+    part URL signed with the invocation's role keys and its STS token."""
+    key = "uploads/" + "9f0c" * 8 + "/film.pdf"
+    event = fc_event("GET", "/s3/multipart/0004B9895DBBB6EC98E3/2", query={"key": key})
+    response, body = call(event, fc_context())
+    assert response["statusCode"] == 200, body
+    query = dict(parse_qsl(urlsplit(body["url"]).query))
+    assert query["partNumber"] == "2"
+    assert query["uploadId"] == "0004B9895DBBB6EC98E3"
+    assert query["x-oss-credential"].startswith(CONTEXT_KEY_ID + "/")
+    assert query["x-oss-security-token"] == CONTEXT_TOKEN

@@ -99,8 +99,14 @@ def test_stage_settings_are_valid_and_hold_no_secret(stage: str) -> None:
     assert load_s3({**env, **FAKE_AWS}).bucket == env["S3_BUCKET"]
 
 
+S3_UPLOAD_ACTIONS = ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+OSS_UPLOAD_ACTIONS = ["oss:PutObject", "oss:ListParts", "oss:AbortMultipartUpload"]
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_policy_grants_only_putobject_under_the_upload_prefix(stage: str) -> None:
+def test_policy_grants_only_uploads_under_the_upload_prefix(stage: str) -> None:
+    """s3:PutObject (forms; create, upload part, complete), ListMultipartUploadParts and
+    AbortMultipartUpload (multipart), on the upload prefix only."""
     env = stage_env(stage)
     statements = stage_policy(stage)["Statement"]
     assert all(statement["Effect"] == "Allow" for statement in statements)
@@ -111,9 +117,11 @@ def test_policy_grants_only_putobject_under_the_upload_prefix(stage: str) -> Non
             [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         )
     }
-    assert {action for action in actions if not action.startswith("logs:")} == {"s3:PutObject"}
+    assert {action for action in actions if not action.startswith("logs:")} == set(
+        S3_UPLOAD_ACTIONS
+    )
     assert not any("*" in action for action in actions)
-    (s3,) = [statement for statement in statements if statement["Action"] == "s3:PutObject"]
+    (s3,) = [statement for statement in statements if statement["Action"] == S3_UPLOAD_ACTIONS]
     assert s3["Resource"] == f"arn:aws:s3:::{env['S3_BUCKET']}/{env['UPLOAD_DIR']}*"
 
 
@@ -131,13 +139,14 @@ def test_s_yaml_runs_fc_handler_with_valid_settings() -> None:
     assert load_oss({**env, **fake_role}).bucket == env["OSS_BUCKET"]
     trigger = props["triggers"][0]
     assert trigger["triggerType"] == "http"
-    assert {"GET", "POST", "OPTIONS"} <= set(trigger["triggerConfig"]["methods"])
+    assert {"GET", "POST", "DELETE", "OPTIONS"} <= set(trigger["triggerConfig"]["methods"])
 
 
-def test_fc_role_policy_grants_only_putobject_under_the_upload_prefix() -> None:
-    """The function's RAM role: oss:PutObject on the bucket and prefix s.yaml
-    sets, nothing else (no ACL rights: an ACL a ticket holder adds needs
-    them), and it is the policy the role script attaches to s.yaml's role."""
+def test_fc_role_policy_grants_only_uploads_under_the_upload_prefix() -> None:
+    """The function's RAM role: oss:PutObject, oss:ListParts and
+    oss:AbortMultipartUpload on the bucket and prefix s.yaml sets, nothing
+    else (no ACL rights: an ACL a ticket holder adds needs them), and it is
+    the policy the role script attaches to s.yaml's role."""
     props = s_yaml()["resources"]["signpost"]["props"]
     env = {name: str(value) for name, value in props["environmentVariables"].items()}
     policy = json.loads((ROOT / "deploy" / "fc-ram-policy.json").read_text())
@@ -145,7 +154,7 @@ def test_fc_role_policy_grants_only_putobject_under_the_upload_prefix() -> None:
     (statement,) = policy["Statement"]
     assert statement == {
         "Effect": "Allow",
-        "Action": "oss:PutObject",
+        "Action": OSS_UPLOAD_ACTIONS,
         "Resource": f"acs:oss:*:*:{env['OSS_BUCKET']}/{env['UPLOAD_DIR']}*",
     }
     script = (ROOT / "deploy" / "fc-role.sh").read_text()

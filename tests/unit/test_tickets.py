@@ -232,7 +232,7 @@ def test_the_legacy_answer_is_a_v1_policy_for_a_fresh_directory() -> None:
         ("EXPIRE_SECONDS", "0"),
         ("EXPIRE_SECONDS", "3601"),
         ("EXPIRE_SECONDS", "ten"),
-        ("MAX_UPLOAD_BYTES", str(5 * 1024**3 + 1)),
+        ("MAX_UPLOAD_BYTES", str(5 * 1024**4 + 1)),  # over 5 TiB
         ("UPLOAD_DIR", "uploads"),
         ("UPLOAD_DIR", "/abs/"),
         ("ALLOWED_CONTENT_TYPES", "image/png;q=1"),

@@ -1,0 +1,230 @@
+"""The function's own storage calls for a multipart upload, OSS and S3.
+
+Create, list parts, complete and abort are made by the function, signed in
+the ``Authorization`` header by :mod:`.request_signers`; part uploads are
+the browser's, on URLs signed in the query (:meth:`MultipartStorage.part_url`).
+The two services speak the same XML for these calls (OSS's
+InitiateMultipartUpload, ListParts, CompleteMultipartUpload,
+AbortMultipartUpload pages; S3's CreateMultipartUpload and the rest); they
+differ in the headers that keep an upload from replacing an object:
+
+* OSS: ``x-oss-forbid-overwrite: true`` at creation and again at completion,
+  where OSS checks it (its error page 0042-00000214);
+* S3: ``If-None-Match: *`` at completion ("Uploads the object only if the
+  object key name does not already exist"), and ``x-amz-mp-object-size``,
+  the total signpost checked ("If there's a mismatch ... 400 InvalidRequest").
+
+A refusal becomes :class:`~.errors.StorageError` naming the storage's error
+code, and so does a ``200`` whose body is an ``<Error>`` (S3: "a 200 OK
+response can contain either a success or an error"). Answers are parsed
+with any DTD or entity refused before the parser sees them. HTTP goes
+through :func:`.fetch.bounded_request` (requests, imported there).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from types import MappingProxyType
+from xml.etree import ElementTree
+
+from .errors import StorageError
+from .fetch import TooLarge, Unreachable, bounded_request
+from .multipart import MAX_PART_NUMBER, UPLOAD_ID, Part
+from .request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
+
+log = logging.getLogger("signpost.storage")
+
+STORAGE_TIMEOUT = (3.05, 20.0)  # seconds to connect, and between two reads of an answer
+MAX_ANSWER_BYTES = 1024 * 1024  # a ListParts page of 1000 parts is about 250 kB
+PARTS_PER_PAGE = 1000  # the most either service lists at once
+_ERROR_CODE = re.compile(r"[A-Za-z0-9.-]{1,64}")
+# What no storage answer needs and an attacker's would: a DTD, or an entity it declares.
+_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+RequestSigner = OssV4RequestSigner | S3SigV4RequestSigner
+Clock = Callable[[], datetime]
+
+
+def parse_xml(body: bytes) -> ElementTree.Element:
+    """A storage answer's XML root; a DTD, an entity declaration or bad UTF-8 is refused.
+
+    The check runs on the decoded text, which is what is parsed, so no
+    declared encoding can hide a declaration from it.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the answer is not UTF-8") from None
+    if _DECLARATION.search(text):
+        raise ValueError("the answer declares a DTD or an entity")
+    try:
+        return ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        raise ValueError("the answer is not well-formed XML") from None
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace (S3 answers carry one, OSS's do not)."""
+    return tag.rpartition("}")[2]
+
+
+def _text(element: ElementTree.Element, name: str) -> str:
+    """The text of ``element``'s child ``name``, in any namespace; ``""`` when absent."""
+    child = element.find(f"{{*}}{name}")
+    return (child.text or "") if child is not None else ""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def complete_body(parts: Sequence[Part]) -> bytes:
+    """``CompleteMultipartUpload``'s XML: each part's number and ETag, in order."""
+    items = "".join(
+        f"<Part><PartNumber>{part.number}</PartNumber><ETag>{_escape(part.etag)}</ETag></Part>"
+        for part in parts
+    )
+    return f"<CompleteMultipartUpload>{items}</CompleteMultipartUpload>".encode()
+
+
+class MultipartStorage:
+    """One bucket's multipart calls. ``clock`` gives the signing time (UTC)."""
+
+    def __init__(self, endpoint: str, bucket: str, signer: RequestSigner, clock: Clock) -> None:
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self._signer = signer
+        self._clock = clock
+
+    def object_url(self, key: str) -> str:
+        """The object's URL: where a completed upload can be found."""
+        return self._request("GET", key).url
+
+    def create(self, key: str, content_type: str, disposition: str) -> str:
+        """Start an upload of ``key``; its upload ID."""
+        headers = {
+            "Content-Type": content_type,
+            "Content-Disposition": disposition,
+            **self._create_guard(),
+        }
+        reply = self._call(
+            "create the upload", self._request("POST", key, {"uploads": ""}, headers)
+        )
+        upload_id = _text(reply, "UploadId")
+        if not UPLOAD_ID.fullmatch(upload_id):  # the routes would refuse it later
+            raise self._unreadable("create the upload")
+        return upload_id
+
+    def list_parts(self, key: str, upload_id: str) -> list[Part]:
+        """Every part uploaded so far, ascending, all pages read."""
+        parts: list[Part] = []
+        marker = 0
+        while True:
+            query = {"uploadId": upload_id, "max-parts": str(PARTS_PER_PAGE)}
+            if marker:
+                query["part-number-marker"] = str(marker)
+            page = self._call("list the parts", self._request("GET", key, query))
+            try:
+                parts.extend(
+                    Part(
+                        int(_text(item, "PartNumber")),
+                        int(_text(item, "Size")),
+                        _text(item, "ETag"),
+                    )
+                    for item in page.findall("{*}Part")
+                )
+                truncated = _text(page, "IsTruncated").lower() == "true"
+                following = int(_text(page, "NextPartNumberMarker") or 0) if truncated else 0
+            except ValueError:
+                raise self._unreadable("list the parts") from None
+            if not truncated:
+                return parts
+            if not marker < following <= MAX_PART_NUMBER:  # a marker that does not move on
+                raise self._unreadable("list the parts")
+            marker = following
+
+    def complete(self, key: str, upload_id: str, parts: Sequence[Part]) -> None:
+        """Join ``parts`` (numbers and ETags as listed) into the object, refusing to replace one."""
+        total = sum(part.size for part in parts)
+        headers = {"Content-Type": "application/xml", **self._complete_guard(total)}
+        request = self._request("POST", key, {"uploadId": upload_id}, headers, complete_body(parts))
+        self._call("complete the upload", request)
+
+    def abort(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts."""
+        self._call("abort the upload", self._request("DELETE", key, {"uploadId": upload_id}))
+
+    def part_url(self, key: str, upload_id: str, part_number: int, expires: int) -> str:
+        """A presigned ``PUT`` of one part, valid ``expires`` seconds; no header to send."""
+        query = {"partNumber": str(part_number), "uploadId": upload_id}
+        return self._signer.presigned_url(self._request("PUT", key, query), self._clock(), expires)
+
+    def _create_guard(self) -> Mapping[str, str]:
+        """Headers at creation that keep the upload from replacing an object."""
+        return _NONE
+
+    def _complete_guard(self, total: int) -> Mapping[str, str]:
+        """Headers at completion that keep it from replacing an object (and bind the size)."""
+        return _NONE
+
+    def _request(
+        self,
+        method: str,
+        key: str,
+        query: Mapping[str, str] = _NONE,
+        headers: Mapping[str, str] = _NONE,
+        body: bytes = b"",
+    ) -> ObjectRequest:
+        return ObjectRequest(method, self.endpoint, self.bucket, key, query, headers, body)
+
+    def _call(self, operation: str, request: ObjectRequest) -> ElementTree.Element:
+        """Send a signed request; the answer's XML root (an empty one for no body)."""
+        signature = self._signer.request_headers(request, self._clock())
+        try:
+            reply = bounded_request(
+                request.method,
+                request.url,
+                timeout=STORAGE_TIMEOUT,
+                max_bytes=MAX_ANSWER_BYTES,
+                headers={**request.headers, **signature},
+                body=request.body or None,
+            )
+        except (Unreachable, TooLarge) as failure:
+            log.error("storage: could not %s: %s", operation, failure)
+            raise StorageError(f"The storage could not {operation}: no usable answer.") from None
+        try:
+            root = parse_xml(reply.body) if reply.body.strip() else ElementTree.Element("Empty")
+        except ValueError as problem:
+            log.error("storage: could not %s: HTTP %s, %s", operation, reply.status, problem)
+            raise self._unreadable(operation) from None
+        if 200 <= reply.status < 300 and _local(root.tag) != "Error":
+            return root
+        code = _text(root, "Code") if _local(root.tag) == "Error" else ""
+        code = code if _ERROR_CODE.fullmatch(code) else f"HTTP {reply.status}"
+        log.warning("storage: could not %s: HTTP %s %s", operation, reply.status, code)
+        raise StorageError(f"The storage refused to {operation}: {code}.")
+
+    @staticmethod
+    def _unreadable(operation: str) -> StorageError:
+        return StorageError(f"The storage's answer could not be read ({operation}).")
+
+
+class OssStorage(MultipartStorage):
+    """OSS: ``x-oss-forbid-overwrite: true`` at creation and completion."""
+
+    def _create_guard(self) -> Mapping[str, str]:
+        return {"x-oss-forbid-overwrite": "true"}
+
+    def _complete_guard(self, total: int) -> Mapping[str, str]:
+        return {"x-oss-forbid-overwrite": "true"}
+
+
+class S3Storage(MultipartStorage):
+    """S3: ``If-None-Match: *`` and the checked total at completion."""
+
+    def _complete_guard(self, total: int) -> Mapping[str, str]:
+        return {"If-None-Match": "*", "x-amz-mp-object-size": str(total)}
