@@ -1,5 +1,5 @@
 """A local stand-in for an OSS or S3 bucket's form upload (OSS ``PostObject``,
-S3 ``POST Object``): dev tooling only. One server speaks one provider.
+S3 ``POST Object``) and multipart upload: dev tooling only. One server speaks one provider.
 
 It checks a form the way the storage service does, independently of
 ``chalicelib`` (it must never import its signers or policy code: it is the
@@ -27,7 +27,11 @@ and none imports another in a cycle: ``tests/devbucket`` checks both):
 * :mod:`devbucket.config`: a dev bucket's settings, the dev buckets and
   their public keys, the providers by name;
 * :mod:`devbucket.postobject`: PostObject, the form upload;
-* :mod:`devbucket.rest`: the signed REST API (``DELETE /<key>``);
+* :mod:`devbucket.uploads`: multipart uploads in progress, their parts on disk;
+* :mod:`devbucket.multipart`: the multipart calls (initiate, upload part,
+  list parts, complete, abort);
+* :mod:`devbucket.rest`: the signed REST API's routes (``DELETE /<key>`` and
+  the multipart calls), signed in headers or presigned;
 * :mod:`devbucket.server`: HTTP: requests read, routed and answered, CORS.
 
 Never deploy it: it serves every stored object to anyone who asks.

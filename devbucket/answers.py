@@ -5,7 +5,7 @@ same shape (``Error``, ``PostResponse``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
@@ -23,10 +23,24 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def xml_document(root: str, children: Mapping[str, str]) -> bytes:
-    element = ElementTree.Element(root)
-    for name, text in children.items():
-        ElementTree.SubElement(element, name).text = text
+Children = Mapping[str, "str | Children"] | Sequence[tuple[str, "str | Children"]]
+
+
+def _fill(element: ElementTree.Element, children: Children) -> None:
+    items = children.items() if isinstance(children, Mapping) else children
+    for name, content in items:
+        child = ElementTree.SubElement(element, name)
+        if isinstance(content, str):
+            child.text = content
+        else:
+            _fill(child, content)
+
+
+def xml_document(root: str, children: Children, namespace: str | None = None) -> bytes:
+    """``<root>`` holding ``children`` (text, or more children: a list of pairs
+    may repeat a name); S3 puts its answers in its ``namespace``."""
+    element = ElementTree.Element(root, {"xmlns": namespace} if namespace else {})
+    _fill(element, children)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(element)
 
 
@@ -34,7 +48,13 @@ def error_document(error: ServiceError, request_id: str, host_id: str) -> bytes:
     """``Error``: ``Code``, ``Message``, ``RequestId``, ``HostId``."""
     return xml_document(
         "Error",
-        {"Code": error.code, "Message": error.message, "RequestId": request_id, "HostId": host_id},
+        {
+            "Code": error.code,
+            "Message": error.message,
+            **error.details,
+            "RequestId": request_id,
+            "HostId": host_id,
+        },
     )
 
 

@@ -46,7 +46,13 @@ class DevBucketConfig:
     (or with no ``Origin``, as tools send them), calls back only
     ``callback_urls``, and bounds connections (``idle_timeout`` seconds of
     silence, ``max_connections`` at once). ``clock`` is injectable so a test
-    can move past a policy's expiration.
+    can move past a policy's expiration, ``upload_ids`` so a test can choose
+    a multipart upload id (one that needs percent-encoding, say).
+
+    Its one CORS rule allows ``allowed_origins`` to send GET, HEAD, POST and
+    PUT with any header, and lets their pages read ``expose_headers`` (and
+    the request id): ``ETag``, as the bucket rule ``docs/large-files.md``
+    asks for, without which a page cannot read a part's ETag.
     """
 
     root: Path
@@ -57,6 +63,8 @@ class DevBucketConfig:
     idle_timeout: float = IDLE_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
     clock: Callable[[], datetime] = utc_now
+    upload_ids: Callable[[], str] | None = None
+    expose_headers: tuple[str, ...] = ("ETag",)
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
@@ -65,6 +73,9 @@ class DevBucketConfig:
     @property
     def rules(self) -> Provider:
         return PROVIDERS[self.provider]
+
+    def new_upload_id(self) -> str:
+        return (self.upload_ids or self.rules.new_upload_id)()
 
     @property
     def served_bucket(self) -> Bucket:

@@ -209,7 +209,7 @@ def post_object(
         raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
     finally:
         post.discard()
-    key, etag = stored.key, f'"{stored.etag}"'
+    key, etag = stored.key, provider.etag(stored.etag)  # OSS upper-case, S3 lower-case
     if post.callback is not None:  # OSS answers with the callback's answer
         answer = callback.perform(
             post.callback, stored, post.fields, callback_key, key_url, allowed=config.callback_urls

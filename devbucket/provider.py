@@ -13,6 +13,7 @@ from typing import Protocol
 
 from .bucket import Bucket
 from .callback import Callback
+from .errors import ServiceError
 from .forms import FilePart
 from .signatures import RestScheme
 
@@ -35,6 +36,25 @@ class Provider(Protocol):
     META_PREFIX: str
     # The service's own fields served back as the object's headers, when set.
     SERVICE_HEADERS: tuple[str, ...]
+    # The smallest a multipart upload's part may be, but the last.
+    MIN_PART_SIZE: int
+    # The namespace of the service's XML answers (S3's), or None (OSS).
+    XML_NAMESPACE: str | None
+    # The header of CompleteMultipartUpload that states the object's size, if any.
+    OBJECT_SIZE_HEADER: str | None
+
+    def new_upload_id(self) -> str:
+        """A multipart upload id, as the service makes them."""
+
+    def etag(self, digest: str) -> str:
+        """An ETag header's value for a hex ``digest``, in the service's case."""
+
+    def default_type(self, key: str) -> str:
+        """The type of an object uploaded without one."""
+
+    def overwrite_refusal(self, headers: Mapping[str, str]) -> ServiceError | None:
+        """The error a completion with ``headers`` gets if the key exists;
+        None when it may replace the object."""
 
     def verify_signature(self, signing: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
         """The form's signature, from its :data:`SIGNING_FIELDS`; a ServiceError if wrong."""

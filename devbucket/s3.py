@@ -23,6 +23,7 @@ shared with OSS in :mod:`devbucket.postobject`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -30,7 +31,7 @@ from .bucket import Bucket
 from .conditions import STRING_OPERATORS
 from .errors import ServiceError, access_denied
 from .forms import FilePart
-from .signatures import RestScheme, V4Scheme, same_secret, verify_v4_form
+from .signatures import QueryNames, RestScheme, V4Scheme, same_secret, verify_v4_form
 
 REQUEST_ID_HEADER = "x-amz-request-id"
 V4 = V4Scheme(
@@ -43,10 +44,22 @@ V4 = V4Scheme(
     terminator="aws4_request",
     mismatch_code="SignatureDoesNotMatch",
 )
-# REST requests (DELETE /<key>): "Authenticating Requests: Using the Authorization
-# Header (AWS Signature Version 4)".
+# REST requests: "Authenticating Requests: Using the Authorization Header (AWS
+# Signature Version 4)"; presigned URLs: "... Using Query Parameters".
 REST = RestScheme(
     v4=V4,
+    query=QueryNames(
+        algorithm="X-Amz-Algorithm",
+        credential="X-Amz-Credential",
+        date="X-Amz-Date",
+        expires="X-Amz-Expires",
+        header_names="X-Amz-SignedHeaders",
+        signature="X-Amz-Signature",
+        session_token="X-Amz-Security-Token",
+    ),
+    query_malformed_code="AuthorizationQueryParametersError",
+    expired_message="Request has expired",
+    expires_detail="X-Amz-Expires",
     names_key="SignedHeaders",
     bucket_in_uri=False,
     always_signed=(),
@@ -69,6 +82,11 @@ SERVICE_HEADERS: tuple[str, ...] = ()
 EXEMPT = frozenset({"x-amz-signature", "file", "policy", "bucket"})
 IGNORED_PREFIX = "x-ignore-"
 DEFAULT_TYPE = "binary/octet-stream"
+# "Amazon S3 multipart upload limits": 5 MiB to 5 GiB, no minimum for the last part.
+MIN_PART_SIZE = 5 * 1024**2
+XML_NAMESPACE: str | None = "http://s3.amazonaws.com/doc/2006-03-01/"
+# CompleteMultipartUpload's MpuObjectSize: if sent, the parts' sum must equal it.
+OBJECT_SIZE_HEADER: str | None = "x-amz-mp-object-size"
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
@@ -103,6 +121,34 @@ def may_go_unbound(name: str) -> bool:
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
     """Never: an S3 form upload replaces an object of the same key."""
     return False
+
+
+def new_upload_id() -> str:
+    """An opaque URL-safe base64 string, like S3's (``VXBsb2FkIElE...``)."""
+    return secrets.token_urlsafe(48)
+
+
+def etag(digest: str) -> str:
+    """Quoted, lower-case hex, as S3 answers."""
+    return f'"{digest.lower()}"'
+
+
+def default_type(key: str) -> str:
+    return DEFAULT_TYPE
+
+
+def overwrite_refusal(headers: Mapping[str, str]) -> ServiceError | None:
+    """``If-None-Match: *`` on the completion: ``412 PreconditionFailed`` if
+    the key exists ("CompleteMultipartUpload"); without it the upload
+    replaces the object."""
+    if headers.get("if-none-match", "").strip() == "*":
+        return ServiceError(
+            412,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            {"Condition": "If-None-Match"},
+        )
+    return None
 
 
 def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:

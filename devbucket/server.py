@@ -3,7 +3,10 @@
 number and idle time), routes them, and answers with CORS:
 
 * ``POST /``: PostObject (:mod:`devbucket.postobject`);
-* ``DELETE /<key>``: the signed REST API (:mod:`devbucket.rest`);
+* the signed REST API (:mod:`devbucket.rest`): ``DELETE /<key>``, and the
+  multipart upload's ``POST /<key>?uploads``, ``PUT /<key>?partNumber=&uploadId=``
+  (its body streamed, never held whole), ``GET /<key>?uploadId=``,
+  ``POST /<key>?uploadId=``, ``DELETE /<key>?uploadId=``;
 * ``GET``/``HEAD /<key>``: the stored object, and the callback key
   (:data:`devbucket.callback.KEY_PATH`);
 * ``OPTIONS``: CORS preflights.
@@ -17,6 +20,7 @@ in a thread; ``make run`` starts it beside the API and the page.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import secrets
 import shutil
@@ -26,7 +30,7 @@ import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import callback, postobject, rest
 from .answers import XML, Answer, error_document
@@ -35,13 +39,16 @@ from .errors import ServiceError
 from .forms import Readable
 from .signatures import Request
 from .store import ObjectStore
+from .uploads import Uploads
 
 log = logging.getLogger("devbucket")
 
-CORS_METHODS = ("GET", "HEAD", "POST")
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT")
 # After a refusal, read at most this much more of the body, so the client sees the answer.
 DRAIN_LIMIT = 64 * 1024**2
-REST_BODY_LIMIT = 64 * 1024  # the largest body a REST call (not an upload) may carry
+# The largest body a REST call other than a part may carry: a completion list
+# of 10,000 parts is about 1 MiB.
+REST_BODY_LIMIT = 4 * 1024**2
 
 
 def new_request_id() -> str:
@@ -71,6 +78,20 @@ class _Body:
         self.remaining -= len(data)
         return data
 
+    def read_all(self) -> bytes:
+        """The rest of the body; ``IncompleteBody`` if the client sends less."""
+        chunks = []
+        while self.remaining and (chunk := self.read(64 * 1024)):
+            chunks.append(chunk)
+        if self.remaining:
+            raise ServiceError(
+                400,
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length "
+                "HTTP header.",
+            )
+        return b"".join(chunks)
+
     def drain(self) -> bool:
         """Read and drop the rest, if it is small enough; whether it was."""
         if self.stalled or self.remaining > DRAIN_LIMIT:
@@ -90,6 +111,7 @@ class DevBucketServer(ThreadingHTTPServer):
         super().__init__(address, DevBucketHandler)
         self.config = config
         self.store = ObjectStore(config.root)
+        self.uploads = Uploads(config.root)
         self.callback_key = callback.CallbackKey()
         self._slots = threading.BoundedSemaphore(config.max_connections)
 
@@ -163,10 +185,12 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         if origin not in self.server.config.allowed_origins:
             return {}
+        config = self.server.config
+        exposed = (*config.expose_headers, config.rules.REQUEST_ID_HEADER)
         return {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Methods": ", ".join(CORS_METHODS),
-            "Access-Control-Expose-Headers": f"ETag, {self.server.config.rules.REQUEST_ID_HEADER}",
+            "Access-Control-Expose-Headers": ", ".join(exposed),
             "Vary": "Origin",
         }
 
@@ -202,7 +226,7 @@ class DevBucketHandler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         """A CORS preflight, answered like a bucket with one CORS rule:
-        the configured origins, GET/HEAD/POST, any header."""
+        the configured origins, GET/HEAD/POST/PUT, any header."""
         request_id = new_request_id()
         origin = self.headers.get("Origin")
         method = self.headers.get("Access-Control-Request-Method")
@@ -226,24 +250,28 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             headers["Access-Control-Allow-Headers"] = requested
         self._send(Answer(200, b"", headers), request_id)
 
-    def do_POST(self) -> None:
-        request_id = new_request_id()
+    def _measured_body(self, request_id: str) -> _Body | None:
+        """The body, by its ``Content-Length``; None (and a ``411`` sent) without one."""
         length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
-            self.close_connection = True
-            error = ServiceError(
-                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
-            )
-            return self._send_error(error, request_id)
-        body = _Body(self.rfile, int(length))
+        if length.isdigit():
+            return _Body(self.rfile, int(length))
+        self.close_connection = True
+        error = ServiceError(
+            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+        )
+        self._send_error(error, request_id)
+        return None
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path != "/":
+            return self._rest()
+        request_id = new_request_id()
+        body = self._measured_body(request_id)
+        if body is None:
+            return
         try:
-            if urlsplit(self.path).path != "/":
-                raise ServiceError(
-                    405, "MethodNotAllowed", "PostObject posts to the bucket's root: POST /."
-                )
             self._check_origin()
-            host = self.headers.get("Host")
-            base_url = f"http://{host}" if host else self.server.url
+            base_url = self._base_url()
             answer = postobject.post_object(
                 body,
                 body.remaining,
@@ -264,18 +292,18 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         self._send(answer, request_id)
 
     def _check_origin(self) -> None:
-        """A browser names the page that posts: only the configured pages may.
+        """A browser names the page that sends: only the configured pages may.
 
-        Stricter than OSS, which takes a form from anywhere: any page could
-        sign one with this bucket's public key, store HTML here and make it
-        call back where it likes. A post with no ``Origin`` (curl, tests) is
-        not from a page, and goes through."""
+        Stricter than the services, which take a signed request from
+        anywhere: any page could sign one with this bucket's public key,
+        store HTML here and make it call back where it likes. A request with
+        no ``Origin`` (curl, tests) is not from a page, and goes through."""
         origin = self.headers.get("Origin")
         if origin is not None and origin not in self.server.config.allowed_origins:
             raise ServiceError(
                 403,
                 "AccessForbidden",
-                "The dev bucket takes form posts only from the pages make run serves; "
+                "The dev bucket takes uploads only from the pages make run serves; "
                 "this Origin is not one of them.",
             )
 
@@ -286,35 +314,75 @@ class DevBucketHandler(BaseHTTPRequestHandler):
         self._send_error(error, request_id)
 
     def do_DELETE(self) -> None:
+        self._rest()
+
+    def do_PUT(self) -> None:
+        self._rest(stream=True)
+
+    def _rest(self, *, stream: bool = False) -> None:
+        """A call of the signed REST API. A part's body (``stream``) must be
+        measured and goes to its operation unread; any other body is read
+        first (a small one: :data:`REST_BODY_LIMIT`), its hash signed over."""
         request_id = new_request_id()
-        length = self.headers.get("Content-Length", "0")
-        body = _Body(self.rfile, int(length) if length.isdigit() else 0)
+        if stream or "Content-Length" in self.headers or self.command == "POST":
+            body = self._measured_body(request_id)
+            if body is None:
+                return
+        else:
+            body = _Body(self.rfile, 0)
         try:
-            if not length.isdigit() or body.remaining > REST_BODY_LIMIT:
-                raise ServiceError(
-                    400, "InvalidArgument", "A DELETE takes no body (or a small, measured one)."
-                )
-            request = self._rest_request(body.read(body.remaining))
-            answer = rest.handle(self.server.config, self.server.store, request)
+            self._check_origin()
+            data: Readable
+            if stream:
+                request, data = self._rest_request(None), body
+            else:
+                if body.remaining > REST_BODY_LIMIT:
+                    raise ServiceError(
+                        400,
+                        "InvalidArgument",
+                        f"The dev bucket takes REST bodies up to {REST_BODY_LIMIT} bytes.",
+                    )
+                content = body.read_all()
+                request = self._rest_request(hashlib.sha256(content).hexdigest())
+                data = io.BytesIO(content)
+            call = rest.Call(
+                self.server.config,
+                self.server.store,
+                self.server.uploads,
+                request,
+                data,
+                self._base_url(),
+            )
+            answer = rest.handle(call)
         except ServiceError as error:
             log.info("refused %s %s: %s", error.status, error.code, error.message)
             return self._refuse(error, body, request_id)
+        except Exception:  # a bug or a full disk: a clean 500, the details in the log
+            log.exception("%s %s failed", self.command, urlsplit(self.path).path)
+            failure = ServiceError(500, "InternalError", "The dev bucket failed; see its log.")
+            return self._refuse(failure, body, request_id)
         self._send(answer, request_id)
 
-    def _rest_request(self, body: bytes) -> Request:
+    def _base_url(self) -> str:
+        """The bucket's address as the caller named it."""
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.server.url
+
+    def _rest_request(self, body_sha256: str | None) -> Request:
         """This request as :mod:`devbucket.signatures` verifies it."""
         split = urlsplit(self.path)
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             name = name.lower()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        return Request(
-            self.command, split.path, split.query, headers, hashlib.sha256(body).hexdigest()
-        )
+        return Request(self.command, split.path, split.query, headers, body_sha256)
 
     def _get(self, *, head: bool) -> None:
+        split = urlsplit(self.path)
+        if not head and "uploadId" in parse_qs(split.query, keep_blank_values=True):
+            return self._rest()  # ListParts
         request_id = new_request_id()
-        path = urlsplit(self.path).path
+        path = split.path
         if path == callback.KEY_PATH:
             pem = self.server.callback_key.public_pem()
             answer = Answer(200, pem, {"Content-Type": "application/x-pem-file"})

@@ -34,10 +34,16 @@ and prefixes that differ between the services.
     ``x-amz-content-sha256``, checked against the body unless it is
     ``UNSIGNED-PAYLOAD``.
 
-  Every operation of the REST API (:mod:`devbucket.rest`) is verified here.
-  Query-string signatures (presigned URLs) will build the same canonical
-  request from the query's credential, date and signature:
-  :class:`Presented` is what either form gives.
+* A presigned URL ("在URL中包含V4签名" (Include a V4 signature in a URL);
+  "Authenticating Requests: Using Query Parameters (AWS Signature Version
+  4)") carries the same parts in its query (:class:`QueryNames`) and signs
+  the same canonical request over the query without its signature, with
+  ``UNSIGNED-PAYLOAD`` (AWS always; OSS unless ``x-oss-content-sha256`` is
+  sent); it expires ``expires`` seconds after its date.
+
+  Every operation of the REST API (:mod:`devbucket.rest`) is verified here,
+  its signature in the header or in the query: :class:`Presented` is what
+  either form gives.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ V4_DATE = "%Y%m%dT%H%M%SZ"
 V4_SCOPE_DATE = "%Y%m%d"
 V4_SKEW = timedelta(minutes=15)  # how far from the bucket's clock a V4 date may be
 V4_MAX_AGE = timedelta(days=7)  # how long after its date a V4 form may be used
+MAX_EXPIRES = 604800  # seconds: the longest a presigned URL may live, on both services
+EXPIRY_TIME = "%Y-%m-%dT%H:%M:%SZ"  # Expires and ServerTime in an expired URL's error
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your key and signing method."
@@ -196,10 +204,27 @@ def verify_v4_form(
 
 
 @dataclass(frozen=True)
+class QueryNames:
+    """The query parameters of a presigned URL, as one service names them."""
+
+    algorithm: str
+    credential: str
+    date: str
+    expires: str
+    header_names: str  # x-oss-additional-headers / X-Amz-SignedHeaders
+    signature: str
+    session_token: str
+
+
+@dataclass(frozen=True)
 class RestScheme:
     """How one service signs a REST request, beside its V4 names."""
 
     v4: V4Scheme
+    query: QueryNames
+    query_malformed_code: str  # the code of a presigned URL's query that does not parse
+    expired_message: str  # a presigned URL past its expiry
+    expires_detail: str | None  # the element that repeats X-Amz-Expires in that error (AWS)
     names_key: str  # "AdditionalHeaders" (OSS) / "SignedHeaders" (AWS)
     bucket_in_uri: bool  # OSS: /bucket/key; AWS: the request's path
     always_signed: tuple[str, ...]  # names or prefixes (ending "-") signed unlisted
@@ -235,19 +260,28 @@ class Request:
     """A REST request as the server received it.
 
     ``path`` and ``query`` are as sent (percent-encoded); ``headers`` are keyed
-    by lower-case name; ``body_sha256`` is the hex SHA-256 of the body read.
+    by lower-case name; ``body_sha256`` is the hex SHA-256 of the body read,
+    None for a body the operation streams (a part) after the signature.
     """
 
     method: str
     path: str
     query: str
     headers: Mapping[str, str]
-    body_sha256: str
+    body_sha256: str | None
 
     @property
     def key(self) -> str:
         """The object key the path names (empty for the bucket itself)."""
         return unquote(self.path[1:])
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query, decoded; a repeated name keeps its first value."""
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(self.query, keep_blank_values=True):
+            params.setdefault(name, value)
+        return params
 
 
 @dataclass(frozen=True)
@@ -259,12 +293,30 @@ class Presented:
     header_names: tuple[str, ...]  # listed names, lower-case, in the order given
     signature: str
     date: str
+    session_token: str | None
+    expires: int | None = None  # seconds after date: a presigned URL's; None in a header
 
 
-def _malformed(scheme: RestScheme, reason: str) -> ServiceError:
+def _malformed(scheme: RestScheme, reason: str, *, in_query: bool = False) -> ServiceError:
+    if in_query:
+        return ServiceError(
+            400, scheme.query_malformed_code, f"The presigned URL's query is malformed: {reason}"
+        )
     return ServiceError(
         400, scheme.malformed_code, f"The Authorization header is malformed: {reason}"
     )
+
+
+def _credential(scheme: RestScheme, value: str, *, in_query: bool) -> list[str]:
+    credential = value.split("/")
+    if len(credential) != 5 or credential[3:] != [scheme.v4.service, scheme.v4.terminator]:
+        raise _malformed(
+            scheme,
+            f"Credential must be <AccessKeyId>/<yyyymmdd>/<region>/"
+            f"{scheme.v4.service}/{scheme.v4.terminator}.",
+            in_query=in_query,
+        )
+    return credential
 
 
 def presented_in_header(scheme: RestScheme, request: Request) -> Presented:
@@ -287,16 +339,52 @@ def presented_in_header(scheme: RestScheme, request: Request) -> Presented:
         scheme.names_key,
     }:
         raise _malformed(scheme, f"it takes Credential, {scheme.names_key} and Signature.")
-    credential = parts["Credential"].split("/")
-    if len(credential) != 5 or credential[3:] != [scheme.v4.service, scheme.v4.terminator]:
-        raise _malformed(
-            scheme,
-            f"Credential must be <AccessKeyId>/<yyyymmdd>/<region>/"
-            f"{scheme.v4.service}/{scheme.v4.terminator}.",
-        )
+    credential = _credential(scheme, parts["Credential"], in_query=False)
     names = tuple(name for name in parts.get(scheme.names_key, "").split(";") if name)
     date = request.headers.get(scheme.date_header, "")
-    return Presented(credential[0], tuple(credential[1:]), names, parts["Signature"], date)
+    token = request.headers.get(scheme.session_token_header)
+    return Presented(credential[0], tuple(credential[1:]), names, parts["Signature"], date, token)
+
+
+def presented_in_query(scheme: RestScheme, request: Request) -> Presented:
+    """Parse a presigned URL's algorithm, credential, date, expiry, header
+    names and signature."""
+    names, params = scheme.query, request.params
+    missing = [
+        name
+        for name in (names.algorithm, names.credential, names.date, names.expires)
+        if name not in params
+    ]
+    if missing:
+        raise _malformed(scheme, f"it lacks {', '.join(missing)}.", in_query=True)
+    if params[names.algorithm] != scheme.v4.algorithm:
+        raise _malformed(scheme, f"{names.algorithm} must be {scheme.v4.algorithm}.", in_query=True)
+    expires = params[names.expires]
+    if not expires.isdigit() or not 1 <= int(expires) <= MAX_EXPIRES:
+        raise _malformed(
+            scheme, f"{names.expires} must be 1 to {MAX_EXPIRES} seconds.", in_query=True
+        )
+    credential = _credential(scheme, params[names.credential], in_query=True)
+    listed = tuple(name for name in params.get(names.header_names, "").split(";") if name)
+    return Presented(
+        credential[0],
+        tuple(credential[1:]),
+        listed,
+        params[names.signature],
+        params[names.date],
+        params.get(names.session_token),
+        int(expires),
+    )
+
+
+def presented_signature(scheme: RestScheme, request: Request) -> Presented:
+    """The signature in the ``Authorization`` header, else in the query; a
+    request with neither is anonymous, and the dev bucket is private."""
+    if "authorization" in request.headers:
+        return presented_in_header(scheme, request)
+    if scheme.query.signature in request.params:
+        return presented_in_query(scheme, request)
+    raise access_denied(scheme.anonymous_message)
 
 
 def canonical_uri(scheme: RestScheme, request: Request, bucket: str) -> str:
@@ -305,10 +393,13 @@ def canonical_uri(scheme: RestScheme, request: Request, bucket: str) -> str:
     return quote(path, safe="/" + _UNRESERVED)
 
 
-def canonical_query(scheme: RestScheme, query: str) -> str:
+def canonical_query(scheme: RestScheme, query: str, *, unsigned: str = "") -> str:
+    """The query's pairs encoded and sorted; ``unsigned`` (a presigned URL's
+    signature parameter) left out."""
     pairs = sorted(
         (quote(name, safe=_UNRESERVED), quote(value, safe=_UNRESERVED))
         for name, value in parse_qsl(query, keep_blank_values=True)
+        if name != unsigned
     )
     return "&".join(
         f"{name}={value}" if value else f"{name}{scheme.blank_value}" for name, value in pairs
@@ -318,12 +409,17 @@ def canonical_query(scheme: RestScheme, query: str) -> str:
 def signed_headers(scheme: RestScheme, request: Request, presented: Presented) -> list[str]:
     """The names of the headers the signature covers, sorted."""
     listed = set(presented.header_names)
+    in_query = presented.expires is not None
     missing = sorted(name for name in listed if name not in request.headers)
     if missing:
-        raise _malformed(scheme, f"it signs {', '.join(missing)}, which the request lacks.")
+        raise _malformed(
+            scheme, f"it signs {', '.join(missing)}, which the request lacks.", in_query=in_query
+        )
     unlisted = [name for name in scheme.must_list if name not in listed]
     if unlisted:
-        raise _malformed(scheme, f"{scheme.names_key} must include {', '.join(unlisted)}.")
+        raise _malformed(
+            scheme, f"the signed headers must include {', '.join(unlisted)}.", in_query=in_query
+        )
     return sorted(listed | {name for name in request.headers if scheme.signs_unlisted(name)})
 
 
@@ -336,11 +432,12 @@ def canonical_request(
 ) -> str:
     names = signed_headers(scheme, request, presented)
     headers = "".join(f"{name}:{_header_value(scheme, request.headers[name])}\n" for name in names)
+    unsigned = scheme.query.signature if presented.expires is not None else ""
     return "\n".join(
         (
             request.method,
             canonical_uri(scheme, request, bucket),
-            canonical_query(scheme, request.query),
+            canonical_query(scheme, request.query, unsigned=unsigned),
             headers,
             ";".join(sorted(presented.header_names)),
             payload,
@@ -348,34 +445,62 @@ def canonical_request(
     )
 
 
-def _payload_hash(scheme: RestScheme, request: Request) -> str:
-    """The hash the request declares; a declared hash must be the body's."""
+def digest_mismatch(scheme: RestScheme) -> ServiceError:
+    return ServiceError(
+        400,
+        scheme.digest_mismatch_code,
+        f"The {scheme.payload_header} you specified did not match what we received.",
+    )
+
+
+def _payload_hash(scheme: RestScheme, request: Request, presented: Presented) -> str:
+    """The hash the request declares; a declared hash must be the body's (a
+    streamed body is checked by its operation, as it arrives)."""
     declared = request.headers.get(scheme.payload_header)
+    if presented.expires is not None and scheme.unlisted_payload is None:
+        return UNSIGNED_PAYLOAD  # AWS: a presigned URL never signs its payload
     if declared is None:
-        return scheme.unlisted_payload or request.body_sha256
-    if declared != UNSIGNED_PAYLOAD and declared != request.body_sha256:
-        raise ServiceError(
-            400,
-            scheme.digest_mismatch_code,
-            f"The {scheme.payload_header} you specified did not match what we received.",
-        )
+        payload = scheme.unlisted_payload or request.body_sha256
+        if payload is None:
+            raise ServiceError(
+                400,
+                "InvalidRequest",
+                f"Missing required header for this request: {scheme.payload_header}",
+            )
+        return payload
+    if declared != UNSIGNED_PAYLOAD and request.body_sha256 not in (None, declared):
+        raise digest_mismatch(scheme)
     return declared
 
 
 def _check_time(scheme: RestScheme, presented: Presented, now: datetime) -> None:
+    """The date: the credential's day, not ahead of the bucket's clock by
+    more than 15 minutes; a header's not behind it either, a presigned
+    URL's no more than its ``expires``."""
+    in_query = presented.expires is not None
+    name = scheme.query.date if in_query else scheme.date_header
     when = v4_time(presented.date)
     if when is None:
-        raise _malformed(scheme, f"{scheme.date_header} must look like 20261124T120000Z.")
+        raise _malformed(scheme, f"{name} must look like 20261124T120000Z.", in_query=in_query)
     if when.strftime(V4_SCOPE_DATE) != presented.scope[0]:
-        raise _malformed(scheme, f"{scheme.date_header} and the Credential's date differ.")
-    if abs(now - when) > V4_SKEW:
+        raise _malformed(scheme, f"{name} and the Credential's date differ.", in_query=in_query)
+    if when - now > V4_SKEW or (presented.expires is None and now - when > V4_SKEW):
         raise request_time_too_skewed()
+    if presented.expires is not None:
+        expiry = when + timedelta(seconds=presented.expires)
+        if now > expiry:
+            details = {"Expires": expiry.strftime(EXPIRY_TIME)}
+            if scheme.expires_detail:
+                details = {scheme.expires_detail: str(presented.expires), **details}
+            details["ServerTime"] = now.strftime(EXPIRY_TIME)
+            raise ServiceError(403, "AccessDenied", scheme.expired_message, details)
 
 
-def _check_session_token(scheme: RestScheme, request: Request, bucket: Bucket, key_id: str) -> None:
+def _check_session_token(
+    scheme: RestScheme, given: str | None, bucket: Bucket, key_id: str
+) -> None:
     """A temporary key is good only with its own session token."""
     expected = bucket.session_tokens.get(key_id)
-    given = request.headers.get(scheme.session_token_header)
     if expected is None and given is None:
         return
     if expected is None or given is None or not same_secret(expected, given):
@@ -386,24 +511,28 @@ def _check_session_token(scheme: RestScheme, request: Request, bucket: Bucket, k
 
 def verify_request(scheme: RestScheme, request: Request, bucket: Bucket, now: datetime) -> str:
     """The access key id that signed ``request``; a :class:`ServiceError` if none did."""
-    presented = presented_in_header(scheme, request)
-    if presented.scope[1] != bucket.region:
-        raise _malformed(scheme, f"the region in Credential must be {bucket.region}.")
-    _check_time(scheme, presented, now)
-    secret = bucket.secret(presented.key_id, scheme.v4.brand)
-    _check_session_token(scheme, request, bucket, presented.key_id)
+    given = presented_signature(scheme, request)
+    if given.scope[1] != bucket.region:
+        raise _malformed(
+            scheme,
+            f"the region in Credential must be {bucket.region}.",
+            in_query=given.expires is not None,
+        )
+    _check_time(scheme, given, now)
+    secret = bucket.secret(given.key_id, scheme.v4.brand)
+    _check_session_token(scheme, given.session_token, bucket, given.key_id)
     canonical = canonical_request(
-        scheme, request, bucket.name, presented, _payload_hash(scheme, request)
+        scheme, request, bucket.name, given, _payload_hash(scheme, request, given)
     )
     string_to_sign = "\n".join(
         (
             scheme.v4.algorithm,
-            presented.date,
-            "/".join(presented.scope),
+            given.date,
+            "/".join(given.scope),
             hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         )
     )
-    expected = v4_signature(scheme.v4, secret, presented.scope, string_to_sign)
+    expected = v4_signature(scheme.v4, secret, given.scope, string_to_sign)
     mismatch = ServiceError(403, "SignatureDoesNotMatch", SIGNATURE_MISMATCH)
-    same_signature(expected, presented.signature, mismatch)
-    return presented.key_id
+    same_signature(expected, given.signature, mismatch)
+    return given.key_id

@@ -2,7 +2,8 @@
 
 Layout under the root: ``objects/<key>`` holds the bytes (the key's ``/``
 are folders), ``meta/<sha256 of key>.json`` the content type and headers,
-``tmp/`` the objects being received. A file is claimed atomically: with no
+``tmp/`` the objects being received (and ``uploads/`` the multipart uploads
+in progress, :mod:`devbucket.uploads`). A file is claimed atomically: with no
 overwrite, ``os.link`` fails if the key exists, so two racing uploads of the
 same key cannot both win.
 """
@@ -46,6 +47,7 @@ class IncomingObject:
         self.path = Path(self._file.name)
         self.size = 0
         self._md5 = hashlib.md5()
+        self._sha256 = hashlib.sha256()
         self._limit = limit
         self._too_large = too_large
 
@@ -56,10 +58,15 @@ class IncomingObject:
             raise self._too_large()
         self._file.write(data)
         self._md5.update(data)
+        self._sha256.update(data)
 
     @property
     def md5_hex(self) -> str:
         return self._md5.hexdigest()
+
+    @property
+    def sha256_hex(self) -> str:
+        return self._sha256.hexdigest()
 
     def close(self) -> None:
         self._file.close()

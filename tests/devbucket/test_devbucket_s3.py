@@ -10,6 +10,7 @@ them, sharing no code with chalicelib; the forms go over loopback with
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def test_an_s3_ticket_uploads_and_the_object_is_what_was_sent(bucket: RunningBuc
     assert answer.findtext("Key") == ticket["key"]
     assert answer.findtext("Bucket") == DEV_BUCKET
     assert answer.findtext("ETag") == response.headers["ETag"]
+    assert response.headers["ETag"] == f'"{hashlib.md5(PNG).hexdigest()}"'  # S3: lower-case
     assert answer.findtext("Location", "").startswith(bucket.url)
     served = requests.get(f"{bucket.url}/{ticket['key']}", timeout=5)
     assert served.content == PNG == bucket.stored(ticket["key"])
