@@ -1,7 +1,7 @@
 """Multipart uploads to the dev bucket, made by the providers' own SDKs.
 
 ``alibabacloud-oss-v2`` (OSS) and botocore (S3) initiate, sign every part
-URL, list, complete and abort (:mod:`tests.support.oracles`); the dev bucket
+URL, list, complete and abort (:mod:`tests.support.storage_sdks`); the dev bucket
 checks them with code of its own. What it stores is compared byte for byte;
 what it refuses is refused with the service's code.
 """
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from devbucket import oss, s3
 from devbucket.config import PROVIDERS
 from tests.support.devbucket import RunningBucket, oss_error, start_bucket
-from tests.support.oracles import Oracle, Refused, multipart_etag, oracle_for
+from tests.support.storage_sdks import Oracle, Refused, multipart_etag, oracle_for
 
 MiB = 1024 * 1024
 ORIGIN = "http://app.example"

@@ -22,7 +22,7 @@ from devbucket.config import PROVIDERS
 from devbucket.server import serve_in_thread
 from tests.support.browser import chromium, new_page
 from tests.support.devbucket import HOST, start_bucket
-from tests.support.oracles import oracle_for
+from tests.support.storage_sdks import oracle_for
 
 PUT_AND_READ = """async (url) => {
   const answer = await fetch(url, { method: 'PUT', body: new Blob(['a part from the page']) })
