@@ -1,14 +1,15 @@
 # signpost: `make run` starts everything locally, `make test` runs every test,
 # `make lint` and `make typecheck` check style and types (pyproject.toml),
 # `make bench` measures it, `make conformance` runs the tamper matrix against
-# the real bucket your OSS_*/S3_* settings name (docs/conformance.md).
+# the real bucket your OSS_*/S3_* settings name (docs/conformance.md);
+# `make vendor-uppy` fetches the demo page's Uppy bundle again (frontend/vendor/uppy/).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint format typecheck bench conformance clean
+.PHONY: run test lint format typecheck bench conformance vendor-uppy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,10 @@ conformance: $(STAMP)
 
 run: $(STAMP)
 	@$(PY) -m devtools.run $(RUN_ARGS)
+
+# Only the standard library: no virtualenv needed.
+vendor-uppy:
+	$(PYTHON) -m devtools.vendor_uppy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .dev-bucket .mypy_cache .ruff_cache

@@ -2,8 +2,9 @@
 
 * the API: ``chalice local`` from this virtualenv, in its own process group,
   restarted when its code changes (:mod:`devtools.reload`);
-* the page: ``frontend/`` over a static file server (a thread), its
-  ``index.html`` served with the API's address in ``data-api``;
+* the pages: ``frontend/`` over a static file server (a thread), its
+  ``index.html`` (Uppy's Dashboard) and ``simple.html`` (``upload.js`` alone)
+  served with the API's address in ``data-api``;
 * the dev bucket (:mod:`devbucket`, a thread), with the API's storage
   settings pointing at it and its credentials, so the page works at once;
   for OSS, unless ``--no-callback``, it calls the API's ``/oss-callback``
@@ -14,7 +15,9 @@ forms as OSS does, the API gets ``OSS_*``) or ``s3`` (S3's rules, the API gets
 ``STORAGE_PROVIDER=s3``, ``S3_*`` and ``AWS_*``). With real settings for that
 provider in the environment (``OSS_BUCKET``, a key...; ``S3_BUCKET`` or
 ``S3_ENDPOINT``), no dev bucket is started and the API signs for that bucket
-instead. Ctrl-C (or SIGTERM) stops everything.
+instead. Uploads may be up to :data:`DEMO_MAX_UPLOAD_BYTES` (a large file
+goes in parts) unless the shell sets ``MAX_UPLOAD_BYTES``. Ctrl-C (or
+SIGTERM) stops everything.
 """
 
 from __future__ import annotations
@@ -77,15 +80,19 @@ REAL_VARIABLES = {
 API_START_SECONDS = 60
 STOP_SECONDS = 5
 RELOAD_POLL_SECONDS = 1.0
-PAGE_PATHS = ("/", "/index.html")
+# URL path -> the page it serves, with the API's address filled in.
+PAGES = {"/": "index.html", "/index.html": "index.html", "/simple.html": "simple.html"}
 API_ATTRIBUTE = 'data-api=""'
+# The demo uploads files large enough to go in parts (over 16 MiB) and a 100 MB
+# one; the API's own default (10 MiB) would refuse them.
+DEMO_MAX_UPLOAD_BYTES = 200 * 1024**2
 
 
 class Refusal(Exception):
     """Something missing or in the way; the message says what to do."""
 
 
-def configured_page(page: str, api_url: str) -> str:
+def configured_page(page: str, api_url: str, name: str = "index.html") -> str:
     """The page with the API's address in its ``<body data-api="">``.
 
     The page uses no other address (a ``?api=`` in its URL would let a link
@@ -93,12 +100,12 @@ def configured_page(page: str, api_url: str) -> str:
     in this one, as a deployment does.
     """
     if page.count(API_ATTRIBUTE) != 1:
-        raise Refusal(f"frontend/index.html must hold {API_ATTRIBUTE} exactly once.")
+        raise Refusal(f"frontend/{name} must hold {API_ATTRIBUTE} exactly once.")
     return page.replace(API_ATTRIBUTE, f'data-api="{html.escape(api_url, quote=True)}"')
 
 
 class QuietPageHandler(SimpleHTTPRequestHandler):
-    """Serves ``frontend/``, the page configured for ``api_url``; no caching,
+    """Serves ``frontend/``, the pages configured for ``api_url``; no caching,
     so an edited page shows on reload."""
 
     def __init__(self, *args: Any, api_url: str, **kwargs: Any) -> None:
@@ -106,10 +113,11 @@ class QuietPageHandler(SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def send_head(self) -> Any:
-        if urlsplit(self.path).path not in PAGE_PATHS:
+        name = PAGES.get(urlsplit(self.path).path)
+        if name is None:
             return super().send_head()
-        page = Path(self.directory, "index.html").read_text(encoding="utf-8")
-        body = configured_page(page, self.api_url).encode("utf-8")
+        page = Path(self.directory, name).read_text(encoding="utf-8")
+        body = configured_page(page, self.api_url, name).encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -127,7 +135,8 @@ class QuietPageHandler(SimpleHTTPRequestHandler):
 def make_page_server(
     host: str, port: int, api_url: str, directory: Path = FRONTEND
 ) -> ThreadingHTTPServer:
-    configured_page((directory / "index.html").read_text(encoding="utf-8"), api_url)  # fail now
+    for name in set(PAGES.values()):  # fail now, not when the page is asked for
+        configured_page((directory / name).read_text(encoding="utf-8"), api_url, name)
     handler = functools.partial(QuietPageHandler, directory=str(directory), api_url=api_url)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -216,6 +225,24 @@ def api_env(
     if bucket_url and callback_api_url:
         wiring.update(callback_env(callback_api_url, bucket_url))
     return {**env, **wiring, "CORS_ALLOW_ORIGIN": allowed}
+
+
+def upload_limit_env(env: Mapping[str, str]) -> dict[str, str]:
+    """:data:`DEMO_MAX_UPLOAD_BYTES`, unless the shell chose a limit."""
+    if env.get("MAX_UPLOAD_BYTES", "").strip():
+        return {}
+    return {"MAX_UPLOAD_BYTES": str(DEMO_MAX_UPLOAD_BYTES)}
+
+
+def upload_limit_note(env: Mapping[str, str]) -> str:
+    if upload_limit_env(env):
+        return (
+            f"Uploads up to {DEMO_MAX_UPLOAD_BYTES // 1024**2} MB for this demo "
+            f"(MAX_UPLOAD_BYTES={DEMO_MAX_UPLOAD_BYTES}; set it to choose another)."
+        )
+    return (
+        f"Uploads up to MAX_UPLOAD_BYTES={env['MAX_UPLOAD_BYTES'].strip()} bytes, from your shell."
+    )
 
 
 def chalice_command(host: str, port: int) -> list[str]:
@@ -328,15 +355,17 @@ def check_free(host: str, port: int, option: str) -> None:
 
 
 def auth_warning(env: Mapping[str, str]) -> str | None:
-    """What to say when the shell turns auth on: the demo page sends no
-    credentials, so every upload from it would be refused."""
+    """What to say when the shell turns auth on: the page then asks for a key
+    or token before anything else, and the simple page, which sends none,
+    cannot upload."""
     mode = env.get("AUTH_MODE", "").strip()
     if mode.lower() in ("", default("AUTH_MODE")):
         return None
     return (
-        f"Warning: AUTH_MODE={mode} comes from your shell, so the API asks every caller "
-        "for credentials and the demo page, which sends none, cannot upload.\n"
-        "To try the page, start it without: env -u AUTH_MODE make run"
+        f"Note: AUTH_MODE={mode} comes from your shell, so the API asks every caller "
+        "for credentials: the page asks you for an API key or token (sent as "
+        "Authorization: Bearer); simple.html sends none and cannot upload.\n"
+        "To try the pages without: env -u AUTH_MODE make run"
     )
 
 
@@ -410,7 +439,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 f"Real {provider.upper()} settings found: "
                 f"uploads go to the bucket {name}, not to a dev bucket."
             )
-            print(f"Its CORS rule must allow the origin {origins[0]} (POST, any header).")
+            print(
+                f"Its CORS rule must allow the origin {origins[0]} (POST and PUT, any "
+                "header) and expose ETag, without which Uppy never sees an upload finish."
+            )
             bucket_url = None
         else:
             config = DevBucketConfig(
@@ -434,16 +466,24 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if callback_api_url:
             print(f"After each upload the dev bucket calls {api_callback_url(api_url)}")
         api = ApiServer(
-            api_env(env, origins, bucket_url, callback_api_url, provider=provider),
+            {
+                **api_env(env, origins, bucket_url, callback_api_url, provider=provider),
+                **upload_limit_env(env),
+            },
             host,
             args.api_port,
         )
         api.wait_until_listening()
         print(f"API at {api_url}")
+        print(upload_limit_note(env))
         warning = auth_warning(env)
         if warning:
             print(warning)
-        print(f"\nOpen {origins[0]}/\n(Ctrl-C stops everything.)", flush=True)
+        print(
+            f"\nOpen {origins[0]}/\n(Without Uppy: {origins[0]}/simple.html. "
+            "Ctrl-C stops everything.)",
+            flush=True,
+        )
         api.serve(CodeWatcher(PROJECT))
     except Refusal as refusal:
         print(f"make run: {refusal}", file=sys.stderr)

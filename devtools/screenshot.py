@@ -1,9 +1,8 @@
 """``python -m devtools.screenshot``: refresh ``docs/screenshot.png``.
 
 Starts ``make run`` (``python -m devtools.run``, on free ports, with a
-throwaway dev bucket), opens the page in headless Chromium, uploads three
-pictures and one file the page refuses, moves keyboard focus to "Choose
-files", and saves what the browser shows.
+throwaway dev bucket), opens the page (Uppy's Dashboard) in headless
+Chromium, uploads three pictures, and saves what the browser shows.
 """
 
 from __future__ import annotations
@@ -78,15 +77,14 @@ def main() -> int:
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
                 )
                 files = paint(browser, folder)
-                (folder / "notes.txt").write_text("a text file: not an accepted type\n")
-                page = browser.new_page(viewport={"width": 800, "height": 660})
+                page = browser.new_page(viewport={"width": 800, "height": 760})
                 page.goto(address)
-                page.locator("#status", has_text="Up to").wait_for()
-                page.set_input_files("#files", [*map(str, files), str(folder / "notes.txt")])
+                page.locator(".uppy-Dashboard").wait_for()
+                chooser = page.locator("input.uppy-Dashboard-input").first
+                chooser.set_input_files([str(path) for path in files])
+                page.get_by_role("button", name=f"Upload {len(files)} files").click()
                 for path in files:
                     page.get_by_role("link", name=f"Download {path.name}").wait_for()
-                page.locator(".upload img.thumb").nth(len(files) - 1).wait_for()
-                page.keyboard.press("Tab")  # the focus ring on "Choose files"
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
                 browser.close()
         finally:

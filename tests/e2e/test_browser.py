@@ -1,6 +1,7 @@
-"""The upload page in headless Chromium, as a person uses it.
+"""The simple upload page (``upload.js`` alone) in headless Chromium, as a
+person uses it.
 
-The page (a static server thread, serving ``index.html`` with ``data-api``
+The page (a static server thread, serving ``simple.html`` with ``data-api``
 filled in, as ``make run`` does), the dev bucket (a thread) and the API
 (``chalice local``, as ``make run`` starts it) run on free loopback ports,
 one of each for the module; each test gets a fresh browser context.
@@ -38,6 +39,7 @@ MB = 1024**2
 
 @dataclass
 class Stack:
+    origin: str
     page_url: str
     api_url: str
     bucket: RunningBucket
@@ -74,7 +76,7 @@ def stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     api = start_api(env, HOST, api_port)
     try:
         wait_until_listening(api, HOST, api_port, 60)
-        yield Stack(f"{origin}/", api_url, bucket, env)
+        yield Stack(origin, f"{origin}/simple.html", api_url, bucket, env)
     finally:
         stop_api(api)
         for server in (page_server, bucket.server):
@@ -375,7 +377,7 @@ def test_without_a_reachable_api_the_page_says_what_is_wrong_and_how_to_fix_it(
     server = make_page_server(HOST, 0, api)
     serve_in_thread(server)
     try:
-        with new_page(browser, f"http://{HOST}:{server.server_address[1]}/") as page:
+        with new_page(browser, f"http://{HOST}:{server.server_address[1]}/simple.html") as page:
             message = expected.format(api=api)
             page.locator("#status.problem", has_text=message).wait_for()
             (tmp_path / "cat.png").write_bytes(PNG)
@@ -391,7 +393,8 @@ def test_without_a_reachable_api_the_page_says_what_is_wrong_and_how_to_fix_it(
 
 def test_an_api_asking_for_credentials_is_explained(browser: Any, stack: Stack) -> None:
     """``make run`` with ``AUTH_MODE`` from the shell: the API's 401 reaches
-    the page, which says that it sends none and how to start without."""
+    the page, which says that it sends none, which page does, and how to
+    start without."""
     from chalicelib.auth import authenticate
     from chalicelib.errors import MissingCredentials
 
@@ -404,15 +407,16 @@ def test_an_api_asking_for_credentials_is_explained(browser: Any, stack: Stack) 
             lambda route: route.fulfill(
                 status=401,
                 json=refusal.to_dict(),
-                headers={"Access-Control-Allow-Origin": stack.page_url.rstrip("/")},
+                headers={"Access-Control-Allow-Origin": stack.origin},
             ),
         )
         page.goto(stack.page_url)
         status = page.locator("#status.problem")
         status.wait_for()
         assert status.inner_text() == (
-            f"{refusal.message} This page sends no credentials: start the API without "
-            "AUTH_MODE (env -u AUTH_MODE make run)."
+            f"{refusal.message} This page sends no credentials: the main page (index.html) "
+            "asks for a key or token; or start the API without AUTH_MODE "
+            "(env -u AUTH_MODE make run)."
         )
 
 
@@ -422,7 +426,7 @@ def test_a_failed_callback_says_the_file_is_stored_but_the_app_was_not_told(
     """OSS answers 203 CallbackFailed when the object is stored but the app's
     callback failed. The storage's answer is replaced in the browser, so only
     the page's handling of it is under test here."""
-    origin = stack.page_url.rstrip("/")
+    origin = stack.origin
     failed = (
         '<?xml version="1.0" encoding="UTF-8"?><Error><Code>CallbackFailed</Code>'
         "<Message>Error status : 403.</Message><RequestId>1</RequestId><HostId>h</HostId></Error>"

@@ -8,6 +8,7 @@ instead, and says what is missing if one is.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.run import DEMO_MAX_UPLOAD_BYTES
 from tests.support.devbucket import HOST, PNG, free_port, post_form
 from tests.support.run import child_env
 
@@ -85,10 +87,15 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         api, address = addresses(process, lines)
         page_origin = re.fullmatch(r"(http://[^/]+)/", address).group(1)  # type: ignore[union-attr]
 
-        page = requests.get(address, timeout=5)
-        assert page.status_code == 200
-        assert 'src="upload.js"' in page.text
-        assert f'<body data-api="{api}">' in page.text  # the page's one API address
+        for path in ("", "simple.html"):  # Uppy's Dashboard, and upload.js alone
+            page = requests.get(address + path, timeout=5)
+            assert page.status_code == 200
+            assert 'src="upload.js"' in page.text
+            assert f'<body data-api="{api}">' in page.text  # the page's one API address
+        assert 'src="vendor/uppy/uppy.min.js"' in requests.get(address, timeout=5).text
+        rules = requests.get(f"{api}/upload-rules", timeout=10).json()
+        assert rules["max_size"] == DEMO_MAX_UPLOAD_BYTES  # large enough for parts
+        assert "Uploads up to 200 MB for this demo" in "".join(lines)
         ticket = requests.post(
             f"{api}/upload-tickets",
             json={"filename": "cat.png", "content_type": "image/png", "size": len(PNG)},
@@ -119,6 +126,21 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
     api_port = int(api.rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex((HOST, api_port)) != 0, "chalice local outlived make run"
+
+
+def test_the_shells_limits_win_over_the_demos_and_the_config_files(tmp_path: Path) -> None:
+    """chalice local puts .chalice/config.json's variables over its own
+    environment: none is set for the local stage, so the shell's apply."""
+    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+    assert "environment_variables" not in config
+    assert config["stages"]["local"]["environment_variables"] == {}
+    shell = child_env(MAX_UPLOAD_BYTES="3000000", ALLOWED_CONTENT_TYPES="text/plain")
+    with make_run(tmp_path, shell) as (process, lines):
+        api, _ = addresses(process, lines)
+        rules = requests.get(f"{api}/upload-rules", timeout=10).json()
+    assert rules["max_size"] == 3000000
+    assert list(rules["content_types"]) == ["text/plain"]
+    assert "Uploads up to MAX_UPLOAD_BYTES=3000000 bytes, from your shell." in "".join(lines)
 
 
 REAL_SETTINGS = {
@@ -208,9 +230,10 @@ def test_the_callback_is_wired_for_the_dev_bucket_unless_turned_off() -> None:
 
 
 def test_auth_mode_from_the_shell_is_kept_and_said_before_the_address(tmp_path: Path) -> None:
-    """The page sends no credentials: a shell's AUTH_MODE would make every
-    upload fail with "Send your credentials". make run keeps the setting (a
-    developer may be trying auth with curl) and says so where the address is."""
+    """A shell's AUTH_MODE makes every request without credentials fail with
+    "Send your credentials": the page asks for a key, the simple page cannot
+    upload. make run keeps the setting (a developer may be trying auth with
+    curl) and says so where the address is."""
     shell = child_env(AUTH_MODE="api-key", API_KEYS="my-secret-key-0123456789")
     with make_run(tmp_path, shell) as (process, lines):
         api, _ = addresses(process, lines)
@@ -218,6 +241,7 @@ def test_auth_mode_from_the_shell_is_kept_and_said_before_the_address(tmp_path: 
     output = "".join(lines)
     warning = output[output.index("API at") : output.index("Open ")]
     assert "AUTH_MODE=api-key comes from your shell" in warning
+    assert "the page asks you for an API key or token" in warning
     assert "env -u AUTH_MODE make run" in warning
     assert "my-secret-key" not in output
     assert rules.status_code == 401  # the setting was kept, as the warning says

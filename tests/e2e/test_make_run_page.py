@@ -1,6 +1,7 @@
 """``make run`` as a person starts it: from a fresh copy of the project, with
 the default layout (the dev bucket's objects in ``.dev-bucket/`` inside it),
-and files uploaded one after another in Chromium at a person's pace.
+and files uploaded one after another in Chromium at a person's pace; and a
+100 MB file through Uppy's Dashboard, in parts.
 
 ``chalice local``'s own reloader restarted the API on every object the dev
 bucket stored, and dropped the tickets and callbacks in flight; the API now
@@ -10,6 +11,7 @@ restarts on code changes only, which this test also checks.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -22,10 +24,12 @@ import requests
 from tests.support.browser import chromium, new_page
 from tests.support.devbucket import free_port, make_png
 from tests.support.run import Session, child_env, copy_project
+from tests.support.uppy import dashboard_ready, upload
 
 FILES = 30
 PACE_SECONDS = 0.2  # one file picked every 0.2 s: six seconds of uploads
 RELOAD_SECONDS = 20
+HUNDRED_MB = 100 * 1000**2
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +43,27 @@ def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "signpost")
 
 
+def start_make_run(project: Path) -> Session:
+    ports = f"--api-port {free_port()} --page-port {free_port()} --bucket-port {free_port()}"
+    # -o: the copy shares this checkout's virtualenv; never reinstall into it.
+    return Session(
+        ["make", "-o", ".venv/.installed", "run", f"RUN_ARGS={ports}"], project, child_env()
+    )
+
+
 def test_thirty_uploads_at_a_persons_pace_lose_nothing_and_code_still_reloads(
     browser: Any, project: Path, tmp_path: Path
 ) -> None:
-    ports = f"--api-port {free_port()} --page-port {free_port()} --bucket-port {free_port()}"
-    # -o: the copy shares this checkout's virtualenv; never reinstall into it.
-    run = Session(
-        ["make", "-o", ".venv/.installed", "run", f"RUN_ARGS={ports}"], project, child_env()
-    )
+    run = start_make_run(project)
     try:
         api = run.line_starting("API at ").split()[2]
-        page_url = run.line_starting("Open ").split()[1]
+        page_url = run.line_starting("Open ").split()[1] + "simple.html"
         names = [f"photo-{number:02}.png" for number in range(FILES)]
         for number, name in enumerate(names):
             (tmp_path / name).write_bytes(make_png(16, 16, (number * 8, 120, 200)))
 
         with new_page(browser, page_url) as page:
-            page.locator("#status", has_text="Up to 10 MB").wait_for()
+            page.locator("#status", has_text="Up to 200 MB").wait_for()  # make run's limit
             for name in names:
                 page.set_input_files("#files", str(tmp_path / name))
                 time.sleep(PACE_SECONDS)
@@ -94,6 +102,30 @@ def test_thirty_uploads_at_a_persons_pace_lose_nothing_and_code_still_reloads(
     finally:
         assert run.interrupt() in (0, 2, -2, 130), run.output  # make's own status after Ctrl-C
     assert re.search(r"^Stopping\.$", run.output, re.MULTILINE), run.output
+
+
+def test_a_100_mb_file_uploads_through_the_dashboard(
+    browser: Any, project: Path, tmp_path: Path
+) -> None:
+    """What the issue's "done" names: make run's own limit lets it through,
+    and it goes in 5 MiB parts (20 of them)."""
+    content = os.urandom(HUNDRED_MB)
+    (tmp_path / "hundred.pdf").write_bytes(content)
+    run = start_make_run(project)
+    try:
+        page_url = run.line_starting("Open ").split()[1]
+        with new_page(browser, page_url) as page:
+            dashboard_ready(page)
+            parts: list[str] = []
+            page.on("request", lambda r: r.method == "PUT" and parts.append(r.url))
+            started = time.monotonic()
+            upload(page, tmp_path / "hundred.pdf", timeout_ms=180_000)
+            print(f"100 MB through the Dashboard: {time.monotonic() - started:.1f} s")
+        assert len(parts) == 20
+        (stored,) = (project / ".dev-bucket").rglob("hundred.pdf")
+        assert stored.read_bytes() == content
+    finally:
+        assert run.interrupt() in (0, 2, -2, 130), run.output
 
 
 def reachable(url: str) -> bool:

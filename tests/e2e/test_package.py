@@ -62,7 +62,8 @@ FAKE_AWS = {
 
 def stage_env(stage: str) -> dict[str, str]:
     """The variables Chalice gives the stage's function: shared, then the stage's."""
-    return {**CONFIG["environment_variables"], **CONFIG["stages"][stage]["environment_variables"]}
+    shared = CONFIG.get("environment_variables", {})
+    return {**shared, **CONFIG["stages"][stage]["environment_variables"]}
 
 
 def stage_policy(stage: str) -> dict[str, Any]:
