@@ -22,13 +22,23 @@ from typing import Protocol
 from .credentials import Credentials
 
 AMZ_DATE = "%Y%m%dT%H%M%SZ"  # also OSS V4's x-oss-date
-SCOPE_DATE = "%Y%m%d"
 
 
 class PostSigner(Protocol):
     def auth_fields(self, now: datetime) -> dict[str, str]: ...
 
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]: ...
+
+
+def amz_date(now: datetime) -> str:
+    """``now`` (UTC) as V4 dates it, ``20261124T120000Z`` (``AMZ_DATE``); the
+    scope's day is its first 8 characters.
+
+    Formatted field by field: ``strftime`` takes twice as long, and a
+    ticket dates two fields and its signature.
+    """
+    day = f"{now.year:04d}{now.month:02d}{now.day:02d}"
+    return f"{day}T{now.hour:02d}{now.minute:02d}{now.second:02d}Z"
 
 
 def _hmac_sha256(key: bytes, message: str) -> bytes:
@@ -114,7 +124,7 @@ class V4Signer:
         return f"{self.field_prefix}-{name}"
 
     def auth_fields(self, now: datetime) -> dict[str, str]:
-        stamp = now.strftime(AMZ_DATE)
+        stamp = amz_date(now)
         fields = {
             self.algorithm_field: self.algorithm,
             self._field("credential"): self._credential(stamp[:8]),
@@ -125,7 +135,7 @@ class V4Signer:
         return fields
 
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]:
-        return {self._field("signature"): self._signature(policy, now.strftime(SCOPE_DATE))}
+        return {self._field("signature"): self._signature(policy, amz_date(now)[:8])}
 
 
 class OssV4Signer(V4Signer):
