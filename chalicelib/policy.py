@@ -14,6 +14,9 @@ from datetime import datetime
 
 Condition = dict[str, str] | list[str | int]
 
+# One encoder for every policy: ``json.dumps`` with separators makes a new one per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
 
 def iso8601(moment: datetime) -> str:
     """``moment`` (UTC) as a policy's ``expiration`` and a ticket's
@@ -46,5 +49,5 @@ def binding(fields: Mapping[str, str]) -> list[Condition]:
 def encode_policy(expiration: datetime, conditions: list[Condition]) -> str:
     """The base64 policy: compact JSON, ASCII-only, so every byte is predictable."""
     document = {"expiration": iso8601(expiration), "conditions": conditions}
-    text = json.dumps(document, separators=(",", ":"))
+    text = _COMPACT_JSON.encode(document)
     return base64.b64encode(text.encode("ascii")).decode("ascii")

@@ -42,7 +42,8 @@ def amz_date(now: datetime) -> str:
 
 
 def _hmac_sha256(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    """One-shot HMAC-SHA256 (``hmac.digest``: OpenSSL's, no ``HMAC`` object)."""
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 # Derived V4 keys by (SHA-256 of the secret, scope): a key changes only with
@@ -118,7 +119,7 @@ class V4Signer:
         """Hex HMAC-SHA256 of ``message`` with the key derived for ``day``."""
         secret = (self.secret_prefix + self._credentials.secret).encode("utf-8")
         key = derive_key(secret, self._scope(day))
-        return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+        return _hmac_sha256(key, message).hex()
 
     def _field(self, name: str) -> str:
         return f"{self.field_prefix}-{name}"
