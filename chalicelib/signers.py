@@ -34,8 +34,8 @@ def amz_date(now: datetime) -> str:
     """``now`` (UTC) as V4 dates it, ``20261124T120000Z`` (``AMZ_DATE``); the
     scope's day is its first 8 characters.
 
-    Formatted field by field: ``strftime`` takes twice as long, and a
-    ticket dates two fields and its signature.
+    Formatted field by field: ``strftime`` goes through ``time.strftime``
+    and a struct_time, which costs more than the rest of a date field.
     """
     day = f"{now.year:04d}{now.month:02d}{now.day:02d}"
     return f"{day}T{now.hour:02d}{now.minute:02d}{now.second:02d}Z"
