@@ -227,7 +227,11 @@ def run_in_artifact(
     modules were loaded from (``-v`` reports each code object's origin).
     Nothing may be written in the artifact. (Root ignores the missing write
     bits; the listing before and after is the check.)"""
-    program = f"import sys, json\nsys.path.insert(0, {str(path)!r})\n{code}"
+    program = (
+        "import sys, json\n"
+        "assert sys.flags.dont_write_bytecode and sys.pycache_prefix is None\n"
+        f"sys.path.insert(0, {str(path)!r})\n{code}"
+    )
     files = [item for item in path.rglob("*") if not item.is_symlink()]
     modes = {item: item.stat().st_mode for item in [path, *files]}
     for item, mode in modes.items():
