@@ -22,6 +22,10 @@ from chalicelib.settings import load_allowed_origins
 
 app = Chalice(app_name="signpost")
 app.log.setLevel(logging.INFO)
+# JSON in, JSON out: no binary media types, so Chalice matches no request or
+# answer against its default list (lower-casing each name, several times a
+# request) and API Gateway base64-encodes no body.
+app.api.binary_types = []
 
 JSON_BODIES = ["application/json", "text/plain"]
 

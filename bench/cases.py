@@ -1,17 +1,20 @@
-"""What is timed per ticket, all for the same upload: ``cat.png``, 48213 bytes.
+"""The cases ``make bench`` times, each one call of something a request does.
 
 * the signing core: ``issue_ticket`` with settings and target built once;
 * the whole handler: ``app.app(event, context)`` with an API Gateway REST
   proxy event, as Lambda calls it (settings read from ``os.environ`` per call);
-* Chalice's own cost: the same event to a bare Chalice route returning a dict;
+* Chalice's own cost: the same event to a bare Chalice route returning a
+  ticket-sized dict, and that route behind signpost's edge middleware;
+* every part of the handler above the core, each timed alone: the settings a
+  ticket reads, the body's parse and checks, the auth step, the CORS headers,
+  the clock, key segment and answer dict; ``__main__`` lays them beside the
+  handler and names what no part accounts for;
 * the seed page's sample (``bench/seed_sample.py``);
 * botocore's ``generate_presigned_post`` for the same S3 upload (client made
   once, outside the timing), and the usual boto3 Chalice app around it;
-* the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else;
-* parts of the handler, to see where its time goes: the settings it reads, the
-  checks, ``handlers.upload_ticket`` without Chalice around it, and that
-  function right after a bare Chalice call (two code paths in turn cost more
-  than the sum of each timed alone: each evicts the other from the caches).
+* a presigned part URL (multipart, ``UploadPart``): signpost's request
+  signers beside botocore's ``generate_presigned_url`` (client made once);
+* the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else.
 """
 
 from __future__ import annotations
@@ -26,9 +29,13 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib.auth import authenticate
 from chalicelib.checks import TicketRequest, check_ticket_request, parse_body
-from chalicelib.handlers import form_target, upload_ticket
-from chalicelib.settings import load_allowed_origins, load_settings
+from chalicelib.cors import cors_headers
+from chalicelib.credentials import Credentials
+from chalicelib.handlers import form_target, random_segment, utc_now
+from chalicelib.request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
+from chalicelib.settings import load_allowed_origins, load_callback_url, load_settings
 from chalicelib.tickets import Ticket, issue_ticket
 
 from .event import (
@@ -36,6 +43,7 @@ from .event import (
     CONTENT_TYPE,
     FILENAME,
     LAMBDA_CONTEXT,
+    ORIGIN,
     OSS_SECRET,
     OSS_V1,
     OSS_V4,
@@ -62,10 +70,27 @@ def core_ticket(env: Mapping[str, str]) -> Callable[[], Ticket]:
     return lambda: issue_ticket(request, settings, target, now=NOW, segment=SEGMENT)
 
 
-def settings_per_request() -> object:
-    """What a V4 request reads from ``os.environ``: common, OSS and CORS settings."""
+def ticket_settings() -> object:
+    """The settings a V4 ticket reads from ``os.environ``: common, OSS, callback.
+    (The auth step and CORS read their own, in their rows.)"""
     settings = load_settings(os.environ)
-    return form_target(settings, os.environ), load_allowed_origins(os.environ)
+    return form_target(settings, os.environ), load_callback_url(os.environ)
+
+
+def cors() -> dict[str, str]:
+    """The edge's CORS step for a listed origin: ``CORS_ALLOW_ORIGIN`` read, headers made."""
+    return cors_headers(ORIGIN, load_allowed_origins(os.environ), False)
+
+
+def auth_step() -> str | None:
+    """The auth step as the bench's settings set it (``AUTH_MODE`` unset: none)."""
+    return authenticate(None, os.environ)
+
+
+def answer_dict(ticket: Ticket) -> Callable[[], dict[str, Any]]:
+    """What ``upload_ticket`` does besides settings, checks and the core:
+    read the clock, draw the key's random segment, make the answer dict."""
+    return lambda: (utc_now(), random_segment(), ticket.to_dict())
 
 
 def checks(env: Mapping[str, str]) -> Callable[[], TicketRequest]:
@@ -97,16 +122,7 @@ def botocore_post(ticket: Ticket) -> Callable[[], dict[str, Any]]:
     same bucket, key, fields and conditions, signed with SigV4 as ours. The
     client is created here, once, with static credentials: its creation is
     not in the timing."""
-    import botocore.config
-    import botocore.session
-
-    client = botocore.session.get_session().create_client(
-        "s3",
-        region_name=S3["AWS_REGION"],
-        config=botocore.config.Config(signature_version="s3v4"),
-        aws_access_key_id=S3["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = botocore_client()
     names = ("Content-Type", "Content-Disposition", "success_action_status")
     fields = {name: ticket.fields[name] for name in names}
     conditions = [
@@ -127,9 +143,12 @@ def botocore_post(ticket: Ticket) -> Callable[[], dict[str, Any]]:
     return run
 
 
-def bare_chalice(answer: dict[str, Any]) -> Chalice:
-    """A Chalice app with the same route, returning ``answer``: Chalice's cost."""
+def bare_chalice(answer: dict[str, Any], *middleware: Callable[..., Any]) -> Chalice:
+    """A Chalice app with the same route, returning ``answer``: Chalice's cost
+    (with ``middleware``: theirs on top)."""
     bare = Chalice(app_name="bare")
+    for handler in middleware:
+        bare.register_middleware(handler, "http")
 
     @bare.route("/upload-tickets", methods=["POST"], content_types=["application/json"])
     def route() -> dict[str, Any]:
@@ -138,42 +157,96 @@ def bare_chalice(answer: dict[str, Any]) -> Chalice:
     return bare
 
 
+# One part of a multipart upload, as the part-URL route signs it.
+PART_KEY = f"uploads/{SEGMENT}/{FILENAME}"
+PART_QUERY = {"partNumber": "3", "uploadId": "0004B9895DBBB6EC9800000000000000"}
+
+
+def part_url(
+    signer: OssV4RequestSigner | S3SigV4RequestSigner, endpoint: str, bucket: str
+) -> Callable[[], str]:
+    """A presigned ``UploadPart`` URL from signpost's request signer, for 600 s."""
+    request = ObjectRequest("PUT", endpoint, bucket, PART_KEY, PART_QUERY)
+    return lambda: signer.presigned_url(request, NOW, 600)
+
+
+def oss_part_url() -> Callable[[], str]:
+    credentials = Credentials(OSS_V4["OSS_ACCESS_KEY_ID"], OSS_SECRET, None)
+    bucket, region = OSS_V4["OSS_BUCKET"], OSS_V4["OSS_REGION"]
+    endpoint = f"https://{bucket}.oss-{region}.aliyuncs.com"
+    return part_url(OssV4RequestSigner(credentials, region), endpoint, bucket)
+
+
+def s3_part_url() -> Callable[[], str]:
+    credentials = Credentials(S3["AWS_ACCESS_KEY_ID"], S3["AWS_SECRET_ACCESS_KEY"], None)
+    bucket, region = S3["S3_BUCKET"], S3["AWS_REGION"]
+    endpoint = f"https://{bucket}.s3.amazonaws.com"
+    return part_url(S3SigV4RequestSigner(credentials, region), endpoint, bucket)
+
+
+def botocore_client() -> Any:
+    """botocore's S3 client, SigV4, static credentials: made once, outside the timing."""
+    import botocore.config
+    import botocore.session
+
+    return botocore.session.get_session().create_client(
+        "s3",
+        region_name=S3["AWS_REGION"],
+        config=botocore.config.Config(signature_version="s3v4"),
+        aws_access_key_id=S3["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def botocore_part_url() -> Callable[[], str]:
+    """botocore's ``generate_presigned_url("upload_part")`` for the same part."""
+    client = botocore_client()
+    params = {
+        "Bucket": S3["S3_BUCKET"],
+        "Key": PART_KEY,
+        "UploadId": PART_QUERY["uploadId"],
+        "PartNumber": int(PART_QUERY["partNumber"]),
+    }
+    return lambda: client.generate_presigned_url("upload_part", Params=params, ExpiresIn=600)
+
+
 def lambda_call(app: Chalice) -> Callable[[], dict[str, Any]]:
     event = proxy_event()
     return lambda: app(event, LAMBDA_CONTEXT)
 
 
 def all_cases() -> list[Case]:
-    from app import app
+    from app import app, edge
 
     from . import seed_sample, usual_app
 
     v4_ticket, s3_ticket = core_ticket(OSS_V4)(), core_ticket(S3)()
     ticket_sized = v4_ticket.to_dict()
-    body, bare = BODY.encode(), lambda_call(bare_chalice(ticket_sized))
+    v4 = use_env(OSS_V4)
     return [
         Case("floor", "floor: JSON + base64 + 5 HMAC", floor(v4_ticket)),
         Case("core_oss_v4", "core: issue_ticket, OSS V4", core_ticket(OSS_V4)),
         Case("core_oss_v1", "core: issue_ticket, OSS V1", core_ticket(OSS_V1)),
         Case("core_s3", "core: issue_ticket, S3 SigV4", core_ticket(S3)),
-        Case("settings", "part: settings read (os.environ)", settings_per_request, use_env(OSS_V4)),
+        Case("settings", "part: ticket settings read (os.environ)", ticket_settings, v4),
         Case("checks", "part: parse_body + checks", checks(OSS_V4)),
-        Case(
-            "upload_ticket",
-            "part: handlers.upload_ticket, no Chalice",
-            lambda: upload_ticket(body, os.environ),
-            use_env(OSS_V4),
-        ),
-        Case(
-            "chalice_then_upload_ticket",
-            "part: bare Chalice route, then upload_ticket",
-            lambda: (bare(), upload_ticket(body, os.environ)),
-            use_env(OSS_V4),
-        ),
-        Case("handler_oss_v4", "handler: Lambda event, OSS V4", lambda_call(app), use_env(OSS_V4)),
+        Case("auth", "part: auth step (AUTH_MODE none)", auth_step, v4),
+        Case("cors", "part: CORS headers (CORS_ALLOW_ORIGIN read)", cors, v4),
+        Case("answer", "part: clock, key segment, answer dict", answer_dict(v4_ticket)),
+        Case("handler_oss_v4", "handler: Lambda event, OSS V4", lambda_call(app), v4),
         Case("handler_s3", "handler: Lambda event, S3", lambda_call(app), use_env(S3)),
         Case("chalice_tiny", "bare Chalice route, {} answer", lambda_call(bare_chalice({}))),
-        Case("chalice_ticket", "bare Chalice route, ticket-sized answer", bare),
+        Case(
+            "chalice_ticket",
+            "bare Chalice route, ticket-sized answer",
+            lambda_call(bare_chalice(ticket_sized)),
+        ),
+        Case(
+            "chalice_edge",
+            "bare Chalice route + signpost's edge middleware",
+            lambda_call(bare_chalice(ticket_sized, edge)),
+            v4,
+        ),
         Case("seed_sample", "seed sample get_token (V1)", seed_sample.get_token),
         Case("botocore", "botocore generate_presigned_post", botocore_post(s3_ticket)),
         Case(
@@ -182,4 +255,7 @@ def all_cases() -> list[Case]:
             lambda_call(usual_app.app),
             use_env(S3),
         ),
+        Case("part_url_oss", "part URL: OssV4RequestSigner.presigned_url", oss_part_url()),
+        Case("part_url_s3", "part URL: S3SigV4RequestSigner.presigned_url", s3_part_url()),
+        Case("part_url_botocore", "part URL: botocore generate_presigned_url", botocore_part_url()),
     ]

@@ -32,8 +32,20 @@ OSS_V1 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v1"}
 S3 = {**ENV, "STORAGE_PROVIDER": "s3", "OSS_SIGNATURE_VERSION": "v4"}
 
 
-def proxy_event(path: str = "/upload-tickets", body: str = BODY) -> dict[str, Any]:
-    """An API Gateway REST API proxy event, as Lambda hands it to Chalice."""
+def proxy_event(
+    path: str = "/upload-tickets",
+    body: str | None = BODY,
+    *,
+    method: str = "POST",
+    resource: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST API proxy event, as Lambda hands it to Chalice.
+
+    ``resource`` is the route's pattern (``/s3/multipart/{uploadId}``) when
+    it has parameters; by default the path."""
+    resource = resource or path
     headers = {
         "accept": "*/*",
         "content-type": "application/json",
@@ -46,19 +58,21 @@ def proxy_event(path: str = "/upload-tickets", body: str = BODY) -> dict[str, An
         "X-Forwarded-Proto": "https",
     }
     return {
-        "resource": path,
+        "resource": resource,
         "path": path,
-        "httpMethod": "POST",
+        "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": (
+            {name: [value] for name, value in query.items()} if query else None
+        ),
+        "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "x1y2z3",
-            "resourcePath": path,
-            "httpMethod": "POST",
+            "resourcePath": resource,
+            "httpMethod": method,
             "extendedRequestId": "BxK3aFbKIAMEdLA=",
             "requestTime": "24/Nov/2026:12:00:00 +0000",
             "path": f"/api{path}",

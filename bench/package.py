@@ -1,9 +1,10 @@
-"""The deployment package: what ``chalice package`` builds, and what fills it.
+"""The deployment package: what ``deploy/package-aws.sh`` builds (``chalice
+package`` and the bytecode for its runtime), and what fills it.
 
 Sizes are grouped by distribution, using each ``*.dist-info/RECORD`` in the
 zip (so ``_cffi_backend.so`` counts for cffi and ``jwt/`` for PyJWT); files no
 RECORD claims (``app.py``, ``chalicelib/``, Chalice's own runtime) are grouped
-by their top-level name.
+by their top-level name. A ``.pyc`` counts with its source.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
-import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -22,11 +23,15 @@ from .coldstart import ROOT
 
 
 def build(stage: str, out_dir: Path) -> Path:
-    """Run ``chalice package`` for ``stage``; the path of its deployment.zip."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    chalice = Path(sys.executable).with_name("chalice")
+    """Build the Lambda artifact for ``stage``; the path of its deployment.zip."""
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "CHALICE": str(Path(sys.executable).with_name("chalice")),
+        "PYTHON": sys.executable,
+    }
     subprocess.run(
-        [str(chalice), "package", "--stage", stage, str(out_dir)],
+        [str(ROOT / "deploy" / "package-aws.sh"), stage, str(out_dir)],
         cwd=ROOT,
         env=env,
         check=True,
@@ -49,6 +54,14 @@ def owners(archive: zipfile.ZipFile) -> dict[str, str]:
     return owner
 
 
+PYC = re.compile(r"(^|/)__pycache__/([^/.]+)\.[^/]+\.pyc$")
+
+
+def source_of(name: str) -> str:
+    """``pkg/__pycache__/mod.cpython-311.pyc`` -> ``pkg/mod.py``; other names as they are."""
+    return PYC.sub(r"\1\2.py", name)
+
+
 def summarize(path: Path, top: int = 10) -> dict[str, object]:
     """Compressed and uncompressed totals, and the largest groups."""
     with zipfile.ZipFile(path) as archive:
@@ -56,7 +69,8 @@ def summarize(path: Path, top: int = 10) -> dict[str, object]:
         size: Counter[str] = Counter()
         packed: Counter[str] = Counter()
         for info in archive.infolist():
-            group = owner.get(info.filename) or info.filename.split("/")[0]
+            source = source_of(info.filename)
+            group = owner.get(source) or source.split("/")[0]
             size[group] += info.file_size
             packed[group] += info.compress_size
     return {
@@ -67,8 +81,3 @@ def summarize(path: Path, top: int = 10) -> dict[str, object]:
             for name, total in size.most_common(top)
         ],
     }
-
-
-def measure(stage: str = "dev") -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="signpost-package-") as out:
-        return summarize(build(stage, Path(out)))

@@ -14,7 +14,18 @@ from datetime import datetime
 
 Condition = dict[str, str] | list[str | int]
 
-ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
+# One encoder for every policy: ``json.dumps`` with separators makes a new one per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+def iso8601(moment: datetime) -> str:
+    """``moment`` (UTC) as a policy's ``expiration`` and a ticket's
+    ``expires_at``: ``2026-11-24T12:10:00Z``, whole seconds.
+
+    Formatted field by field, as :func:`.signers.amz_date`, rather than by ``strftime``.
+    """
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return f"{day}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
 
 
 def exact(field: str, value: str) -> list[str | int]:
@@ -37,6 +48,6 @@ def binding(fields: Mapping[str, str]) -> list[Condition]:
 
 def encode_policy(expiration: datetime, conditions: list[Condition]) -> str:
     """The base64 policy: compact JSON, ASCII-only, so every byte is predictable."""
-    document = {"expiration": expiration.strftime(ISO8601), "conditions": conditions}
-    text = json.dumps(document, separators=(",", ":"))
+    document = {"expiration": iso8601(expiration), "conditions": conditions}
+    text = _COMPACT_JSON.encode(document)
     return base64.b64encode(text.encode("ascii")).decode("ascii")

@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-from .signers import AMZ_DATE, OssV4Signer, S3SigV4Signer, V4Signer
+from .signers import OssV4Signer, S3SigV4Signer, V4Signer, amz_date
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # A presigned URL's longest life, 7 days: OSS's x-oss-expires is 1 to 604800 (its error
@@ -135,7 +135,7 @@ class _RequestSigner(V4Signer, ABC):
     def request_headers(self, request: ObjectRequest, now: datetime) -> dict[str, str]:
         """The headers that sign ``request``, to send beside its own: date, payload
         hash, STS token, ``Authorization``; names in lower case."""
-        stamp = now.strftime(AMZ_DATE)
+        stamp = amz_date(now)
         payload_hash = self._payload_hash(request)
         added = {self._field("date"): stamp, self._field("content-sha256"): payload_hash}
         if self._credentials.session_token:
@@ -157,7 +157,7 @@ class _RequestSigner(V4Signer, ABC):
         """
         if not 1 <= expires <= MAX_EXPIRES:
             raise ValueError(f"expires must be 1 to {MAX_EXPIRES} seconds, not {expires}")
-        stamp = now.strftime(AMZ_DATE)
+        stamp = amz_date(now)
         signed = self._signed_headers(request, _lower(request.headers))
         auth = {
             self._param(self.algorithm_field): self.algorithm,

@@ -22,7 +22,6 @@ from typing import Protocol
 from .credentials import Credentials
 
 AMZ_DATE = "%Y%m%dT%H%M%SZ"  # also OSS V4's x-oss-date
-SCOPE_DATE = "%Y%m%d"
 
 
 class PostSigner(Protocol):
@@ -31,8 +30,20 @@ class PostSigner(Protocol):
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]: ...
 
 
+def amz_date(now: datetime) -> str:
+    """``now`` (UTC) as V4 dates it, ``20261124T120000Z`` (``AMZ_DATE``); the
+    scope's day is its first 8 characters.
+
+    Formatted field by field: ``strftime`` goes through ``time.strftime``
+    and a struct_time, which costs more than the rest of a date field.
+    """
+    day = f"{now.year:04d}{now.month:02d}{now.day:02d}"
+    return f"{day}T{now.hour:02d}{now.minute:02d}{now.second:02d}Z"
+
+
 def _hmac_sha256(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    """One-shot HMAC-SHA256 (``hmac.digest``: OpenSSL's, no ``HMAC`` object)."""
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 # Derived V4 keys by (SHA-256 of the secret, scope): a key changes only with
@@ -108,13 +119,13 @@ class V4Signer:
         """Hex HMAC-SHA256 of ``message`` with the key derived for ``day``."""
         secret = (self.secret_prefix + self._credentials.secret).encode("utf-8")
         key = derive_key(secret, self._scope(day))
-        return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+        return _hmac_sha256(key, message).hex()
 
     def _field(self, name: str) -> str:
         return f"{self.field_prefix}-{name}"
 
     def auth_fields(self, now: datetime) -> dict[str, str]:
-        stamp = now.strftime(AMZ_DATE)
+        stamp = amz_date(now)
         fields = {
             self.algorithm_field: self.algorithm,
             self._field("credential"): self._credential(stamp[:8]),
@@ -125,7 +136,7 @@ class V4Signer:
         return fields
 
     def signature_fields(self, policy: str, now: datetime) -> dict[str, str]:
-        return {self._field("signature"): self._signature(policy, now.strftime(SCOPE_DATE))}
+        return {self._field("signature"): self._signature(policy, amz_date(now)[:8])}
 
 
 class OssV4Signer(V4Signer):

@@ -14,7 +14,15 @@ from typing import Any, NamedTuple
 from .checks import TicketRequest
 from .errors import EntityTooLarge
 from .keys import content_disposition, key_prefix, object_key
-from .policy import ISO8601, Condition, binding, encode_policy, exact, length_range, starts_with
+from .policy import (
+    Condition,
+    binding,
+    encode_policy,
+    exact,
+    iso8601,
+    length_range,
+    starts_with,
+)
 from .settings import POST_OBJECT_LIMIT, Settings
 from .signers import PostSigner
 
@@ -50,7 +58,7 @@ class Ticket(NamedTuple):
             "method": "POST",
             "fields": self.fields,
             "key": self.key,
-            "expires_at": self.expires_at.strftime(ISO8601),
+            "expires_at": iso8601(self.expires_at),
             "max_size": self.max_size,
         }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Deploy one stage to AWS in one command: `chalice package`, then CloudFormation.
+# Deploy one stage to AWS in one command: `chalice package` with bytecode
+# (deploy/package-aws.sh), then CloudFormation.
 # CloudFormation keeps the deployment's state, so a CI runner needs no
 # .chalice/deployed/ (which `chalice deploy` would leave on the runner).
 #   usage: deploy/aws.sh dev|prod
@@ -9,12 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 stage="${1:?usage: deploy/aws.sh dev|prod}"
 : "${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to a bucket for deployment packages}"
-chalice="${CHALICE:-.venv/bin/chalice}"
 out="build/aws-$stage"
 stack="signpost-$stage"
 
-rm -rf "$out"
-"$chalice" package --stage "$stage" "$out"
+deploy/package-aws.sh "$stage" "$out"
 aws cloudformation package --template-file "$out/sam.json" \
     --s3-bucket "$ARTIFACT_BUCKET" --s3-prefix "signpost/$stage" \
     --output-template-file "$out/packaged.yaml"

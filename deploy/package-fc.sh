@@ -2,7 +2,8 @@
 # Build the directory Function Compute runs (s.yaml's `code`): app.py, fc.py,
 # chalicelib/, Chalice's runtime module, and requirements.txt as Linux wheels
 # for FC's Python, not the build machine's (cryptography's cffi is compiled
-# per Python version, so Lambda's package cannot be reused as it is).
+# per Python version, so Lambda's package cannot be reused as it is), and the
+# bytecode of every module, compiled by that Python (deploy/bytecode.py).
 #   usage: deploy/package-fc.sh [OUT_DIR]   (default build/fc)
 # PYTHON: a Python with chalice installed (default .venv/bin/python);
 # FC_PYTHON_VERSION: the function's runtime (default 3.12, as in s.yaml).
@@ -24,3 +25,4 @@ cp "$chalice_dir/__init__.py" "$chalice_dir/app.py" "$out/chalice/"
 cp -R app.py fc.py chalicelib "$out/"
 rm -rf "$out/bin"  # console scripts, never run on FC
 find "$out" -name __pycache__ -prune -exec rm -rf {} +
+"$python" -m deploy.bytecode tree "python$target" "$out"

@@ -23,9 +23,10 @@ import yaml
 
 from chalicelib.settings import load_oss, load_s3, load_settings
 from chalicelib.variables import VARIABLES
+from deploy.bytecode import interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
-CHALICE = Path(sys.executable).with_name("chalice")
+PACKAGE_AWS = ROOT / "deploy" / "package-aws.sh"
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = ("dev", "prod")
 # The secrets, and the key IDs that go with them: an identity comes from the environment.
@@ -163,25 +164,120 @@ def test_fc_role_policy_grants_only_uploads_under_the_upload_prefix() -> None:
     assert props["role"].endswith(f":role/{default_role}")
 
 
+def test_bytecode_step_stops_without_the_runtime_python(tmp_path: Path) -> None:
+    """No bytecode from another Python: the build stops and names the version."""
+    (tmp_path / "module.py").write_text("x = 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.bytecode", "tree", "python3.99", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no python3.99 on this machine" in result.stderr
+    assert not list(tmp_path.rglob("*.pyc"))
+
+
 def run(command: list[str], **env: str) -> None:
-    environment = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1", **env}
+    environment = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "CHALICE": str(Path(sys.executable).with_name("chalice")),
+        "PYTHON": sys.executable,
+        **env,
+    }
     subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True, timeout=300)
 
 
-def run_in_artifact(path: Path, code: str, env: dict[str, str]) -> dict[str, Any]:
-    """Run ``code`` with only the standard library and the artifact importable;
-    it prints one JSON value."""
-    program = f"import sys, json\nsys.path.insert(0, {str(path)!r})\n{code}"
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", program],
-        env=env,
-        cwd=path,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def ask(python: Path, code: str) -> str:
+    """What ``code`` prints when ``python`` runs it."""
+    return subprocess.run(
+        [str(python), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def assert_bytecode_for_runtime(root: Path, runtime: str) -> Path:
+    """Every module in the artifact has its pyc, made by the runtime's own
+    Python (its magic number, its cache tag) as an unchecked hash pyc; the
+    runtime's interpreter is returned."""
+    python = interpreter(runtime)
+    assert ask(python, "import sys; print('python%d.%d' % sys.version_info[:2])") == runtime
+    magic = bytes.fromhex(ask(python, "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"))
+    tag = ask(python, "import sys; print(sys.implementation.cache_tag)")
+    sources = sorted(root.rglob("*.py"))
+    assert len(sources) > 100
+    for source in sources:
+        header = (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").read_bytes()[:8]
+        assert header[:4] == magic, source
+        # PEP 552 flags: bit 0 hash-based, bit 1 check_source; unchecked is 0b01.
+        assert int.from_bytes(header[4:8], "little") == 0b01, source
+    assert {pyc.name.split(".")[-2] for pyc in root.rglob("*.pyc")} == {tag}
+    return python
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``root`` with its size and modification time."""
+    return {
+        path.relative_to(root).as_posix(): (path.lstat().st_size, path.lstat().st_mtime_ns)
+        for path in root.rglob("*")
+    }
+
+
+LOADED = re.compile(r"^# code object from '?(?P<path>.+?)'?$", re.MULTILINE)
+
+
+def run_in_artifact(
+    path: Path, python: Path, code: str, env: dict[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``code`` as the platform runs the artifact: the runtime's Python
+    with only its standard library and the artifact importable, the
+    artifact read-only and ``PYTHONDONTWRITEBYTECODE=1``, no pycache prefix.
+    ``code`` prints one JSON value; returned with the files the artifact's
+    modules were loaded from (``-v`` reports each code object's origin).
+    Nothing may be written in the artifact. (Root ignores the missing write
+    bits; the listing before and after is the check.)"""
+    program = (
+        "import sys, json\n"
+        "assert sys.flags.dont_write_bytecode and sys.pycache_prefix is None\n"
+        f"sys.path.insert(0, {str(path)!r})\n{code}"
     )
-    return json.loads(result.stdout)
+    files = [item for item in path.rglob("*") if not item.is_symlink()]
+    modes = {item: item.stat().st_mode for item in [path, *files]}
+    for item, mode in modes.items():
+        item.chmod(mode & ~0o222)
+    before = tree(path)
+    try:
+        result = subprocess.run(
+            [str(python), "-S", "-v", "-c", program],
+            env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd=path,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        for item, mode in modes.items():
+            item.chmod(mode)
+    assert tree(path) == before, "the artifact was written to"
+    loaded_from = [
+        found["path"]
+        for found in LOADED.finditer(result.stderr)
+        if found["path"].startswith(f"{path}/")
+    ]
+    return json.loads(result.stdout), loaded_from
+
+
+def assert_loaded_from_bytecode(root: Path, loaded_from: list[str], python: Path) -> None:
+    """The app, its core and Chalice came from the shipped pycs; nothing was
+    compiled from source."""
+    assert not [name for name in loaded_from if not name.endswith(".pyc")]
+    tag = ask(python, "import sys; print(sys.implementation.cache_tag)")
+    for module in ("app", "chalicelib/handlers", "chalicelib/tickets", "chalice/app"):
+        folder, _, name = f"./{module}".rpartition("/")
+        pyc = root / folder / "__pycache__" / f"{name}.{tag}.pyc"
+        assert str(pyc) in loaded_from, module
 
 
 LAMBDA_EVENT = {
@@ -207,12 +303,14 @@ LAMBDA_EVENT = {
 @pytest.mark.slow
 def test_chalice_package_sam(tmp_path: Path) -> None:
     out = tmp_path / "sam"
-    run([str(CHALICE), "package", "--stage", "dev", str(out)])
+    run([str(PACKAGE_AWS), "dev", str(out)])
     archive = out / "deployment.zip"
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
     assert "chalice/app.py" in names
-    shipped_core = {name for name in names if name.startswith("chalicelib/")}
+    shipped_core = {
+        name for name in names if name.startswith("chalicelib/") and name.endswith(".py")
+    }
     assert shipped_core == {
         f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")
     }
@@ -233,11 +331,14 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
     (policy,) = resources["ApiHandlerRole"]["Properties"]["Policies"]
     assert policy["PolicyDocument"] == stage_policy("dev")
 
-    # The package answers a ticket request on its own, as Lambda would run it.
+    # The package answers a ticket request on its own, as Lambda would run it,
+    # from the bytecode it ships for the runtime it declares.
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(archive).extractall(unpacked)
-    answer = run_in_artifact(
+    python = assert_bytecode_for_runtime(unpacked, function["Runtime"])
+    answer, loaded_from = run_in_artifact(
         unpacked,
+        python,
         f"import app\nprint(json.dumps(app.app({LAMBDA_EVENT!r}, None)))",
         {**stage_env("dev"), **FAKE_AWS, "AUTH_MODE": "none"},
     )
@@ -245,15 +346,18 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
     ticket = json.loads(answer["body"])
     assert ticket["url"] == f"https://{stage_env('dev')['S3_BUCKET']}.s3.eu-central-1.amazonaws.com"
     assert ticket["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert_loaded_from_bytecode(unpacked, loaded_from, python)
 
 
 @pytest.mark.slow
 def test_chalice_package_terraform(tmp_path: Path) -> None:
     out = tmp_path / "tf"
-    run([str(CHALICE), "package", "--pkg-format", "terraform", "--stage", "prod", str(out)])
-    assert (out / "deployment.zip").is_file()
+    run([str(PACKAGE_AWS), "prod", str(out), "--pkg-format", "terraform"])
     resources = json.loads((out / "chalice.tf.json").read_text())["resource"]
     function = resources["aws_lambda_function"]["api_handler"]
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(out / "deployment.zip").extractall(unpacked)
+    assert_bytecode_for_runtime(unpacked, function["runtime"])
     assert function["handler"] == "app.app"
     assert function["memory_size"] == CONFIG["stages"]["prod"]["lambda_memory_size"]
     assert function["environment"]["variables"] == stage_env("prod")
@@ -264,7 +368,7 @@ def test_chalice_package_terraform(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_fc_package(tmp_path: Path) -> None:
     out = tmp_path / "fc"
-    run([str(ROOT / "deploy" / "package-fc.sh"), str(out)], PYTHON=sys.executable)
+    run([str(ROOT / "deploy" / "package-fc.sh"), str(out)])
     shipped = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
     assert {"fc.py", "app.py", "chalice/__init__.py", "chalice/app.py"} <= shipped
     assert "chalice/cli/__init__.py" not in shipped
@@ -286,8 +390,10 @@ def test_fc_package(tmp_path: Path) -> None:
             "http": {"method": "POST", "path": "/upload-tickets"},
         },
     }
-    answer = run_in_artifact(
+    python = assert_bytecode_for_runtime(out, props["runtime"])
+    answer, loaded_from = run_in_artifact(
         out,
+        python,
         "import fc, types\n"
         "creds = types.SimpleNamespace(access_key_id='STS.pkg', access_key_secret='s', "
         "security_token='t')\n"
@@ -299,3 +405,4 @@ def test_fc_package(tmp_path: Path) -> None:
     fields = json.loads(answer["body"])["fields"]
     assert fields["x-oss-credential"].startswith("STS.pkg/")
     assert fields["x-oss-security-token"] == "t"
+    assert_loaded_from_bytecode(out, loaded_from, python)

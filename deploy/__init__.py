@@ -1,0 +1,1 @@
+"""Build steps for the deployment artifacts (run from the repository root)."""
