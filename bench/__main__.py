@@ -39,6 +39,8 @@ def ratios(t: dict[str, Stats], cold: dict[str, Any]) -> dict[str, float]:
         "usual_handler_over_handler_s3": us["usual_handler"] / us["handler_s3"],
         "core_v1_over_seed_sample": us["core_oss_v1"] / us["seed_sample"],
         "botocore_part_url_over_s3_part_url": us["part_url_botocore"] / us["part_url_s3"],
+        "route_part_url_over_botocore_part_url": us["route_part_url"] / us["part_url_botocore"],
+        "route_create_over_botocore_create": us["route_create"] / us["botocore_create"],
         "import_app_over_chalice_ms": coldstart.paired_difference(cached, "app", "chalice"),
         "import_app_over_chalice_cpu_ms": coldstart.paired_difference(
             cached, "app", "chalice", "cpu_ms"

@@ -211,7 +211,11 @@ def botocore_part_url() -> Callable[[], str]:
 
 
 def lambda_call(app: Chalice) -> Callable[[], dict[str, Any]]:
-    event = proxy_event()
+    return lambda_event_call(app, proxy_event())
+
+
+def lambda_event_call(app: Chalice, event: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """``app`` handling ``event`` as Lambda calls it."""
     return lambda: app(event, LAMBDA_CONTEXT)
 
 
@@ -219,6 +223,7 @@ def all_cases() -> list[Case]:
     from app import app, edge
 
     from . import seed_sample, usual_app
+    from .multipart import multipart_cases
 
     v4_ticket, s3_ticket = core_ticket(OSS_V4)(), core_ticket(S3)()
     ticket_sized = v4_ticket.to_dict()
@@ -258,4 +263,5 @@ def all_cases() -> list[Case]:
         Case("part_url_oss", "part URL: OssV4RequestSigner.presigned_url", oss_part_url()),
         Case("part_url_s3", "part URL: S3SigV4RequestSigner.presigned_url", s3_part_url()),
         Case("part_url_botocore", "part URL: botocore generate_presigned_url", botocore_part_url()),
+        *multipart_cases(app, botocore_client(), use_env(S3)),
     ]
