@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from devbucket import oss, s3
 from devbucket.config import PROVIDERS
 from tests.support.devbucket import RunningBucket, oss_error, start_bucket
-from tests.support.storage_sdks import Oracle, Refused, multipart_etag, oracle_for
+from tests.support.forms import refused
+from tests.support.storage_sdks import Oracle, Refused, multipart_etag, oracle_for, oss_sign
 
 MiB = 1024 * 1024
 ORIGIN = "http://app.example"
@@ -62,13 +63,6 @@ def provider_of(bucket: RunningBucket) -> str:
 
 def key_for(name: str) -> str:
     return f"uploads/9f0c0123456789abcdef0123456789ab/{name}"
-
-
-def refused(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    got, message = oss_error(response)
-    assert got == code, message
-    return message
 
 
 def upload_parts(
@@ -510,27 +504,10 @@ def presigned_part(provider: str, key: str, token: str | None = None) -> str:
     query = urlencode({"partNumber": "1", "uploadId": UPLOAD_ID})
     url = f"{object_url(ENDPOINT, key)}?{query}"
     if provider == "oss":
-        from alibabacloud_oss_v2.signer.v4 import SignerV4
-        from alibabacloud_oss_v2.types import Credentials, HttpRequest, SigningContext
-
-        from devbucket.config import (
-            DEV_ACCESS_KEY_ID,
-            DEV_ACCESS_KEY_SECRET,
-            DEV_BUCKET,
-            DEV_REGION,
-        )
+        from alibabacloud_oss_v2.types import HttpRequest
 
         request = HttpRequest("PUT", url)
-        context = SigningContext(
-            product="oss",
-            region=DEV_REGION,
-            bucket=DEV_BUCKET,
-            key=key,
-            request=request,
-            credentials=Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, token),
-        )
-        context.auth_method_query = True
-        SignerV4().sign(context)
+        oss_sign(request, key, token=token, in_query=True)
         return str(request.url)
     from botocore.auth import S3SigV4QueryAuth
     from botocore.awsrequest import AWSRequest

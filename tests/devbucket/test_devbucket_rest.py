@@ -38,10 +38,10 @@ from tests.support.devbucket import (
     PNG,
     RunningBucket,
     issue_ticket,
-    oss_error,
     start_bucket,
     upload,
 )
+from tests.support.forms import refused
 
 PROVIDERS = tuple(config.PROVIDERS)
 DEV_KEYS = {
@@ -101,13 +101,6 @@ def test_a_delete_signed_by_the_providers_signer_removes_the_object(
     assert leftovers(running) == []  # its folders went with it
     again = references.delete(running.url, key, signed_headers(provider, running.url, key))
     assert again.status_code == 204  # both services answer 204 for a key that is not there
-
-
-def refused(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    got, message = oss_error(response)
-    assert got == code, message
-    return message
 
 
 Tamper = Callable[[dict[str, str], str], dict[str, str]]

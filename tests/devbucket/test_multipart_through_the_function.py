@@ -23,8 +23,9 @@ import requests
 
 from devbucket import oss, s3
 from devbucket.config import PROVIDERS
-from tests.support.devbucket import RunningBucket, oss_error, start_bucket
+from tests.support.devbucket import RunningBucket, start_bucket
 from tests.support.environment import api_client
+from tests.support.forms import refused
 
 MiB = 1024 * 1024
 MIN_PART = {"oss": oss.MIN_PART_SIZE, "s3": s3.MIN_PART_SIZE}
@@ -100,13 +101,6 @@ def provider_of(bucket: RunningBucket) -> str:
 
 def put(url: str, data: bytes) -> requests.Response:
     return requests.put(url, data=data, timeout=30)
-
-
-def refused(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    got, message = oss_error(response)
-    assert got == code, message
-    return message
 
 
 def upload_parts(

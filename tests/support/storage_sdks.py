@@ -74,6 +74,25 @@ def on_loopback(url: str, port: int) -> tuple[str, dict[str, str]]:
     return urlunsplit(split._replace(netloc=f"127.0.0.1:{port}")), {"Host": split.netloc}
 
 
+def oss_sign(request: Any, key: str, *, token: str | None = None, in_query: bool = False) -> None:
+    """Sign ``request`` (the OSS SDK's ``HttpRequest``) for ``key`` with the dev
+    bucket's OSS keys, by the SDK's own V4 signer: in its headers, or in its
+    query string (a presigned URL)."""
+    from alibabacloud_oss_v2.signer.v4 import SignerV4
+    from alibabacloud_oss_v2.types import Credentials, SigningContext
+
+    context = SigningContext(
+        product="oss",
+        region=DEV_REGION,
+        bucket=DEV_BUCKET,
+        key=key,
+        request=request,
+        credentials=Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, token),
+    )
+    context.auth_method_query = in_query
+    SignerV4().sign(context)
+
+
 @dataclass
 class Oracle:
     """One provider's SDK client for ``bucket``, with the calls the tests make."""
@@ -167,22 +186,13 @@ class OssOracle(Oracle):
         return str(self._call("upload_part", request).etag)
 
     def signed_post(self, key: str, query: str, body: bytes) -> Any:
-        from alibabacloud_oss_v2.signer.v4 import SignerV4
-        from alibabacloud_oss_v2.types import Credentials, HttpRequest, SigningContext
+        from alibabacloud_oss_v2.types import HttpRequest
 
         from conformance.references import object_url
 
         url = f"{object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
         request = HttpRequest("POST", url, headers={"Content-Type": "application/xml"})
-        context = SigningContext(
-            product="oss",
-            region=DEV_REGION,
-            bucket=DEV_BUCKET,
-            key=key,
-            request=request,
-            credentials=Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET),
-        )
-        SignerV4().sign(context)
+        oss_sign(request, key)
         return requests.post(url, data=body, headers=dict(request.headers), timeout=TIMEOUT)
 
     def part_url(self, key: str, upload_id: str, number: int, expires: int = 600) -> str:
