@@ -35,8 +35,8 @@ from chalicelib.cors import cors_headers
 from chalicelib.credentials import Credentials
 from chalicelib.handlers import form_target, random_segment, utc_now
 from chalicelib.request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
-from chalicelib.settings import load_allowed_origins, load_callback_url, load_settings
-from chalicelib.tickets import Ticket, issue_ticket
+from chalicelib.settings import Settings, load_allowed_origins, load_callback_url, load_settings
+from chalicelib.tickets import FormTarget, Ticket, issue_ticket
 
 from .event import (
     BODY,
@@ -70,11 +70,11 @@ def core_ticket(env: Mapping[str, str]) -> Callable[[], Ticket]:
     return lambda: issue_ticket(request, settings, target, now=NOW, segment=SEGMENT)
 
 
-def ticket_settings() -> object:
+def ticket_settings(env: Mapping[str, str] = os.environ) -> tuple[Settings, FormTarget, str | None]:
     """The settings a V4 ticket reads from ``os.environ``: common, OSS, callback.
     (The auth step and CORS read their own, in their rows.)"""
-    settings = load_settings(os.environ)
-    return form_target(settings, os.environ), load_callback_url(os.environ)
+    settings = load_settings(env)
+    return settings, form_target(settings, env), load_callback_url(env)
 
 
 def cors() -> dict[str, str]:
@@ -143,18 +143,45 @@ def botocore_post(ticket: Ticket) -> Callable[[], dict[str, Any]]:
     return run
 
 
-def bare_chalice(answer: dict[str, Any], *middleware: Callable[..., Any]) -> Chalice:
+Step = Callable[[Any, Mapping[str, str], dict[str, Any]], object]
+
+
+def bare_chalice(
+    answer: dict[str, Any], *middleware: Callable[..., Any], steps: tuple[Step, ...] = ()
+) -> Chalice:
     """A Chalice app with the same route, returning ``answer``: Chalice's cost
-    (with ``middleware``: theirs on top)."""
+    (with ``middleware``: theirs on top; with ``steps``: the handler's first
+    steps, run in place before the fixed answer)."""
     bare = Chalice(app_name="bare")
     for handler in middleware:
         bare.register_middleware(handler, "http")
 
     @bare.route("/upload-tickets", methods=["POST"], content_types=["application/json"])
     def route() -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        for step in steps:
+            step(bare.current_request, os.environ, state)
         return answer
 
     return bare
+
+
+# The V4 handler's steps before the core, in its order, each as it runs in
+# place (``state`` carries what a later step uses): the ladder's rungs add
+# them one at a time, so the differences name every microsecond in place.
+def auth_in_place(request: Any, env: Mapping[str, str], state: dict[str, Any]) -> None:
+    state["user"] = authenticate(request.headers.get("authorization"), env)
+
+
+def settings_in_place(request: Any, env: Mapping[str, str], state: dict[str, Any]) -> None:
+    state["settings"], state["target"], state["callback_url"] = ticket_settings(env)
+
+
+def checks_in_place(request: Any, env: Mapping[str, str], state: dict[str, Any]) -> None:
+    state["request"] = check_ticket_request(parse_body(request.raw_body), state["settings"])
+
+
+LADDER_STEPS: tuple[Step, ...] = (auth_in_place, settings_in_place, checks_in_place)
 
 
 # One part of a multipart upload, as the part-URL route signs it.
@@ -251,6 +278,15 @@ def all_cases() -> list[Case]:
             "bare Chalice route + signpost's edge middleware",
             lambda_call(bare_chalice(ticket_sized, edge)),
             v4,
+        ),
+        *(
+            Case(
+                f"rung_{rung}",
+                f"bare route + edge + steps to {label}",
+                lambda_call(bare_chalice(ticket_sized, edge, steps=LADDER_STEPS[:rung])),
+                v4,
+            )
+            for rung, label in enumerate(("auth", "settings", "checks"), start=1)
         ),
         Case("seed_sample", "seed sample get_token (V1)", seed_sample.get_token),
         Case("botocore", "botocore generate_presigned_post", botocore_post(s3_ticket)),

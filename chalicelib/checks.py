@@ -78,7 +78,11 @@ def check_filename(filename: str) -> str:
     name = unicodedata.normalize("NFC", filename)
     if not name:
         raise InvalidFilename("The filename is empty.")
-    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in name):
+    # A printable name has none of those categories (str.isprintable): most
+    # names are decided without looking up each character's category.
+    if not name.isprintable() and any(
+        unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in name
+    ):
         raise InvalidFilename("The filename contains a control or invisible formatting character.")
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
         raise InvalidFilename(f"The filename is longer than {MAX_FILENAME_BYTES} bytes in UTF-8.")

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from .checks import UPPY_FIELDS, TicketRequest, check_ticket_request, parse_body
@@ -55,6 +56,10 @@ def random_segment() -> str:
     return os.urandom(16).hex()
 
 
+# The same settings make the same target: built once for each (the loaders
+# remember settings by the variables' values, so a changed variable gives
+# new settings and a new target).
+@lru_cache(maxsize=4)
 def oss_target(oss: OssSettings) -> FormTarget:
     signer = (
         OssV1Signer(oss.credentials)
@@ -70,6 +75,7 @@ def oss_target(oss: OssSettings) -> FormTarget:
     )
 
 
+@lru_cache(maxsize=4)
 def s3_target(s3: S3Settings) -> FormTarget:
     return FormTarget(s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region))
 

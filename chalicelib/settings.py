@@ -113,6 +113,7 @@ def load_settings(env: Env) -> Settings:
     )
 
 
+@per_environment
 def load_auth(env: Env) -> AuthSettings:
     """``AUTH_MODE`` and what it needs, checked before any request is.
 

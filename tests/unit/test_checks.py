@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from chalicelib.checks import (
@@ -128,6 +131,23 @@ def test_filenames_are_normalised_to_nfc() -> None:
 def test_unsafe_filenames_are_refused(name: str) -> None:
     with pytest.raises(InvalidFilename):
         check_filename(name)
+
+
+FORBIDDEN_CHARACTERS = [
+    chr(point)
+    for point in range(sys.maxunicode + 1)
+    if unicodedata.category(chr(point)) in {"Cc", "Cf", "Cs"}
+]
+
+
+def test_every_control_format_and_surrogate_character_is_refused() -> None:
+    """Every code point of the refused categories, in this Python's Unicode
+    database, inside an otherwise good name (the printable-name shortcut
+    must never let one through)."""
+    assert len(FORBIDDEN_CHARACTERS) > 2000  # 65 Cc, ~170 Cf, 2048 Cs
+    for char in FORBIDDEN_CHARACTERS:
+        with pytest.raises(InvalidFilename):
+            check_filename(f"cat{char}.png")
 
 
 def test_a_key_over_1023_bytes_is_an_invalid_filename() -> None:
