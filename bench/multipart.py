@@ -105,7 +105,7 @@ def multipart_cases(app: Any, client: Any, use_s3: Callable[[], None]) -> list[A
         ),
         Case(
             "route_create",
-            "route: create (Lambda event, S3, storage faked by responses)",
+            "route: create (S3, storage faked by responses)",
             lambda_event_call(app, create_event()),
             use_s3,
         ),
