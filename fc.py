@@ -129,7 +129,11 @@ def role_credentials(context: Any) -> dict[str, str]:
 def handler(event: bytes | str, context: Any) -> dict[str, Any]:
     """FC's HTTP-trigger handler: run the Chalice app for one request."""
     fc_event = json.loads(event)
-    found = match_route(fc_event["requestContext"]["http"]["path"])
+    # Routed by ``rawPath``, as sent (FC's ``requestContext.http.path`` is
+    # decoded): an encoded ``/`` (``%2F``) in an upload ID stays inside its
+    # segment, and the parameter reaches the handlers percent-encoded, as
+    # API Gateway passes it, to be decoded once there.
+    found = match_route(fc_event["rawPath"])
     if found is None:
         return not_found()
     with request_env(role_credentials(context)):

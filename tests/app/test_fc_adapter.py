@@ -331,3 +331,23 @@ def test_a_part_url_through_function_compute_is_signed_with_the_role() -> None:
     assert query["uploadId"] == "0004B9895DBBB6EC98E3"
     assert query["x-oss-credential"].startswith(CONTEXT_KEY_ID + "/")
     assert query["x-oss-security-token"] == CONTEXT_TOKEN
+
+
+@pytest.mark.parametrize("upload_id", ["VXBs/b2Fk+SUQ=", "a%b", "2~ZmlsbQ.x_y-z"])
+def test_an_upload_id_is_routed_and_decoded_once_as_on_api_gateway(upload_id: str) -> None:
+    """Uppy sends the upload ID percent-encoded in the path. FC's ``rawPath``
+    keeps it so (``requestContext.http.path`` is decoded): the route is found
+    by the encoded path, where a ``/`` in the ID cannot split a segment, and
+    the handler decodes the ID once. (``%`` is not an ID character: refused.)"""
+    key = "uploads/" + "9f0c" * 8 + "/film.pdf"
+    event = json.loads(fc_event("GET", f"/s3/multipart/{upload_id}/2", query={"key": key}))
+    event["rawPath"] = f"/s3/multipart/{quote(upload_id, safe='')}/2"
+    response, body = call(json.dumps(event).encode(), fc_context())
+    if "%" in upload_id:
+        assert response["statusCode"] == 400
+        assert body["error"]["code"] == "InvalidRequest"
+        return
+    assert response["statusCode"] == 200, body
+    query = dict(parse_qsl(urlsplit(body["url"]).query))
+    assert query["uploadId"] == upload_id
+    assert query["partNumber"] == "2"
