@@ -2,8 +2,11 @@
 the storage documents lead us to expect, run against any bucket.
 
 * :mod:`conformance.cases`: the cases and their expected answers;
-* :mod:`conformance.targets`: which bucket, from the settings, with tickets
-  from signpost's own core and objects deleted with independent signers;
+* :mod:`conformance.targets`: which bucket, from the settings;
+* :mod:`conformance.attempts`: one case tried against one bucket, the
+  function's side from signpost's own core (tickets, uploads, part URLs),
+  what is left found and removed with the providers' own signers
+  (:mod:`conformance.references`);
 * :mod:`conformance.run`: runs the cases and prints the table;
   ``python -m conformance`` (``make conformance``).
 

@@ -1,10 +1,12 @@
-"""The one list of conformance cases: what an uploader holding a ticket sends,
-and what the storage documents lead us to expect.
+"""The one list of conformance cases: what an uploader holding a ticket, or
+an upload in parts, sends, and what the storage documents lead us to expect.
 
-Each :class:`Case` turns a ticket into the forms it posts (the last one's
-answer counts) and names, per provider, the :class:`Expected` answer with its
-source. ``docs/conformance.md`` prints the same table; ``docs/security.md``
-says what each added field would do and why signpost does not send it.
+Each :class:`Case` is what an :class:`Uploader` does (post forms for a
+ticket; start an upload, put parts to the URLs the function signs, complete,
+abort) and the answer that counts; it names, per provider, the
+:class:`Expected` answer with its source. ``docs/conformance.md`` prints the
+same table; ``docs/security.md`` says what each added field would do and why
+signpost does not send it.
 
 Three answers are possible: ``stored`` (the service documents accepting the
 form), ``refused`` (it documents refusing it, with the codes it names), and
@@ -16,15 +18,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
 
 STORED = "stored"
 REFUSED = "refused"
 EITHER = "either"
 
-# A 1x1 PNG: the file every case uploads.
+# A 1x1 PNG: the file every form case uploads, and the part the part cases put.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
@@ -45,7 +48,8 @@ class Expected(NamedTuple):
 
 
 class Answer(NamedTuple):
-    """What the bucket answered: the status and, for a refusal, the error code."""
+    """What the bucket answered: the status and, for a refusal, the error code
+    (for an answer that stored, what was found, when a case looks)."""
 
     status: int
     code: str = ""
@@ -84,50 +88,126 @@ class Form(NamedTuple):
 Forms = Callable[[str, Ticket], list[Form]]  # (provider, ticket) -> the posts
 
 
+class Upload(NamedTuple):
+    """An upload in parts, as the function's ``POST /s3/multipart`` answers it."""
+
+    key: str
+    upload_id: str
+
+
+class Uploader(Protocol):
+    """What a case may do, with signpost's own core for the function's part
+    and HTTP for the browser's (:class:`conformance.attempts.Attempt`)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    def ticket(self) -> Ticket:
+        """``POST /upload-tickets`` for :data:`PNG`."""
+
+    def post(self, url: str, form: Form) -> Answer:
+        """The browser's form ``POST``."""
+
+    def create(self) -> Upload:
+        """``POST /s3/multipart`` for a PNG."""
+
+    def part_url(self, upload: Upload, number: int) -> str:
+        """``GET /s3/multipart/{uploadId}/{number}``: the URL the function signs."""
+
+    def put(self, url: str, content: bytes) -> Answer:
+        """The browser's part ``PUT``."""
+
+    def put_part(self, upload: Upload, number: int, content: bytes) -> tuple[int, str]:
+        """A part put to the URL the function signs: its number and ``ETag``."""
+
+    def complete(self, upload: Upload, parts: Sequence[tuple[int, str]]) -> Answer:
+        """``POST /s3/multipart/{uploadId}/complete``: the function's answer."""
+
+    def abort(self, upload: Upload) -> Answer:
+        """``DELETE /s3/multipart/{uploadId}``: the function's answer."""
+
+    def left_of(self, upload: Upload) -> Answer:
+        """What the storage holds of ``upload`` now: the object if it was stored
+        (``200 object stored``), else ListParts' answer (``404 NoSuchUpload``
+        once it is gone, ``200 upload open`` while it is not)."""
+
+
+Tries = Callable[[Uploader], Answer]  # what a case does; the answer that counts
+
+
 class Ticketing(NamedTuple):
-    """How a case asks for its ticket: settings laid over the run's, and a
+    """How a case calls the function: settings laid over the run's, and a
     clock set back by ``backdate`` seconds."""
 
     settings: Mapping[str, str] = MappingProxyType({})
     backdate: int = 0
 
 
+def beside(key: str) -> str:
+    """A key beside ``key``, under the same random prefix."""
+    return key.rsplit("/", 1)[0] + "/other.png"
+
+
+def and_beside(key: str) -> tuple[str, ...]:
+    """``other_keys`` of a case that may write beside its own key."""
+    return (beside(key),)
+
+
 class Case(NamedTuple):
     name: str
     expected: Mapping[str, Expected]  # by provider: "oss", "s3"
-    forms: Forms
+    tries: Tries
     ticketing: Ticketing = Ticketing()
-    # Keys besides the ticket's that the case may write (deleted afterwards).
-    other_keys: Callable[[Ticket], tuple[str, ...]] = lambda ticket: ()
+    # Keys besides the case's own that it may write (deleted afterwards).
+    other_keys: Callable[[str], tuple[str, ...]] = lambda key: ()
+    # An upload in parts: run on the targets that sign multipart requests (not OSS V1).
+    multipart: bool = False
+
+
+# -- forms --------------------------------------------------------------------
 
 
 def other_key(ticket: Ticket) -> str:
-    """A key beside the ticket's, under the same random prefix."""
-    return str(ticket["key"]).rsplit("/", 1)[0] + "/other.png"
+    return beside(str(ticket["key"]))
 
 
 def _as_issued(ticket: Ticket) -> tuple[tuple[str, str], ...]:
     return tuple(ticket["fields"].items())
 
 
-def issued(content: bytes = PNG) -> Forms:
-    return lambda provider, ticket: [Form(_as_issued(ticket), content)]
+def _changed(
+    ticket: Ticket, values: Mapping[str, Callable[[Ticket], str | None]]
+) -> tuple[tuple[str, str], ...]:
+    """The ticket's fields with some values replaced (None leaves one out)."""
+    fields = []
+    for name, value in _as_issued(ticket):
+        new = values[name](ticket) if name in values else value
+        if new is not None:
+            fields.append((name, new))
+    return tuple(fields)
+
+
+def posting(forms: Forms) -> Tries:
+    """Post ``forms`` for a fresh ticket, as a browser would; the last answer counts."""
+
+    def tries(uploader: Uploader) -> Answer:
+        ticket = uploader.ticket()
+        answer = Answer(0)
+        for form in forms(uploader.provider, ticket):
+            answer = uploader.post(str(ticket["url"]), form)
+        return answer
+
+    return tries
+
+
+def issued(content: bytes = PNG) -> Tries:
+    return posting(lambda provider, ticket: [Form(_as_issued(ticket), content)])
 
 
 def changed(
     values: Mapping[str, Callable[[Ticket], str | None]], file_type: str = "image/png"
-) -> Forms:
-    """The ticket's fields with some values replaced (None leaves one out)."""
-
-    def forms(provider: str, ticket: Ticket) -> list[Form]:
-        fields = []
-        for name, value in _as_issued(ticket):
-            new = values[name](ticket) if name in values else value
-            if new is not None:
-                fields.append((name, new))
-        return [Form(tuple(fields), file_type=file_type)]
-
-    return forms
+) -> Tries:
+    return posting(lambda provider, ticket: [Form(_changed(ticket, values), file_type=file_type)])
 
 
 def _signature_field(ticket: Ticket) -> str:
@@ -143,9 +223,11 @@ def flipped_signature(ticket: Ticket) -> str:
     return signature[:5] + ("1" if signature[5] != "1" else "2") + signature[6:]
 
 
-def flip_signature() -> Forms:
-    return lambda provider, ticket: changed({_signature_field(ticket): flipped_signature})(
-        provider, ticket
+def flip_signature() -> Tries:
+    return posting(
+        lambda provider, ticket: [
+            Form(_changed(ticket, {_signature_field(ticket): flipped_signature}))
+        ]
     )
 
 
@@ -161,34 +243,77 @@ def widened_policy(ticket: Ticket) -> str:
     return base64.b64encode(json.dumps(document).encode()).decode()
 
 
-def edited_policy() -> Forms:
-    def forms(provider: str, ticket: Ticket) -> list[Form]:
-        (form,) = changed({"policy": widened_policy})(provider, ticket)
-        return [form._replace(content=PNG * 3)]
+def edited_policy() -> Tries:
+    """The policy widened after signing, and a file only the wider range allows."""
+    return posting(
+        lambda provider, ticket: [Form(_changed(ticket, {"policy": widened_policy}), PNG * 3)]
+    )
 
-    return forms
 
-
-def twice() -> Forms:
+def twice() -> Tries:
     """The ticket as issued, then again with other bytes of the same size."""
-    return lambda provider, ticket: [
-        Form(_as_issued(ticket)),
-        Form(_as_issued(ticket), bytes(reversed(PNG))),
-    ]
+    return posting(
+        lambda provider, ticket: [
+            Form(_as_issued(ticket)),
+            Form(_as_issued(ticket), bytes(reversed(PNG))),
+        ]
+    )
 
 
-def added(**by_provider: tuple[str, str]) -> Forms:
+def added(**by_provider: tuple[str, str]) -> Tries:
     """The ticket's fields and one more, named for each provider."""
-
-    def forms(provider: str, ticket: Ticket) -> list[Form]:
-        return [Form((*_as_issued(ticket), by_provider[provider]))]
-
-    return forms
+    return posting(lambda provider, ticket: [Form((*_as_issued(ticket), by_provider[provider]))])
 
 
-def repeated(name: str, value: Callable[[Ticket], str]) -> Forms:
+def repeated(name: str, value: Callable[[Ticket], str]) -> Tries:
     """The ticket's fields and a second ``name`` with another value."""
-    return lambda provider, ticket: [Form((*_as_issued(ticket), (name, value(ticket))))]
+    return posting(lambda provider, ticket: [Form((*_as_issued(ticket), (name, value(ticket))))])
+
+
+# -- uploads in parts ---------------------------------------------------------
+
+MiB = 1024 * 1024
+# "completion over the limit": the limit is laid over the run's for this case
+# only; a first part S3 takes as a non-last part (5 MiB, OSS: 100 KB), a small
+# last one, and the two together over it. Were the function to complete them,
+# the storage would store them: the case shows it.
+OVER_THE_LIMIT = (5 * MiB, 2048)
+LIMIT = 5 * MiB + 1024
+
+
+def moved(url: str, key: str, other: str) -> str:
+    """``url`` (a part URL for ``key``) with its path naming ``other`` instead."""
+    split, encoded = urlsplit(url), quote(key, safe="/")
+    if not split.path.endswith(encoded):
+        raise ValueError(f"the part URL's path does not end in its key {key!r}")
+    path = split.path.removesuffix(encoded) + quote(other, safe="/")
+    return urlunsplit(split._replace(path=path))
+
+
+def part_for_another_key(uploader: Uploader) -> Answer:
+    """A part URL the function signed for its key, put to the key beside it."""
+    upload = uploader.create()
+    url = uploader.part_url(upload, 1)
+    return uploader.put(moved(url, upload.key, beside(upload.key)), PNG)
+
+
+def part_after_abort(uploader: Uploader) -> Answer:
+    """An upload aborted through the function, then a part on a freshly signed URL."""
+    upload = uploader.create()
+    uploader.abort(upload)
+    return uploader.put(uploader.part_url(upload, 1), PNG)
+
+
+def completion_over_the_limit(uploader: Uploader) -> Answer:
+    """Parts over the limit, completed through the function (which refuses,
+    413 EntityTooLarge, and aborts); what the storage holds afterwards counts."""
+    upload = uploader.create()
+    parts = [
+        uploader.put_part(upload, number, bytes(size))
+        for number, size in enumerate(OVER_THE_LIMIT, 1)
+    ]
+    uploader.complete(upload, parts)
+    return uploader.left_of(upload)
 
 
 def both(outcome: str, *codes: str, source: str) -> dict[str, Expected]:
@@ -203,6 +328,8 @@ def unbound(oss: Expected) -> dict[str, Expected]:
 POLICY = "OSS PostObject, Appendix: Policy; AWS POST Policy, Condition Matching"
 S3_EXTRA_FIELDS = "AWS POST Policy: every form field must appear in the conditions"
 OSS_UNCHECKED = "OSS PostObject: fields the policy does not name are not checked"
+PART_SIGNATURE = "OSS 0002-00000201, 0002-00000040; AWS query authentication, error responses"
+NO_SUCH_UPLOAD = "OSS 0017-00000244; AWS UploadPart, ListParts, AbortMultipartUpload"
 # A callback OSS cannot reach: it would answer 203 CallbackFailed and keep the object.
 UNREACHABLE_CALLBACK = base64.b64encode(
     json.dumps({"callbackUrl": "http://127.0.0.1:9/", "callbackBody": "bucket=${bucket}"}).encode()
@@ -214,7 +341,7 @@ CASES: tuple[Case, ...] = (
         "other key",
         both(REFUSED, "AccessDenied", source=POLICY),
         changed({"key": other_key}),
-        other_keys=lambda ticket: (other_key(ticket),),
+        other_keys=and_beside,
     ),
     Case(
         "other type",
@@ -329,6 +456,26 @@ CASES: tuple[Case, ...] = (
         "repeated key",
         both(EITHER, source="silent in both: which value is checked, which kept"),
         repeated("key", other_key),
-        other_keys=lambda ticket: (other_key(ticket),),
+        other_keys=and_beside,
+    ),
+    Case(
+        "part URL for another key",
+        both(REFUSED, "SignatureDoesNotMatch", source=PART_SIGNATURE),
+        part_for_another_key,
+        other_keys=and_beside,
+        multipart=True,
+    ),
+    Case(
+        "part after abort",
+        both(REFUSED, "NoSuchUpload", source=NO_SUCH_UPLOAD),
+        part_after_abort,
+        multipart=True,
+    ),
+    Case(
+        "completion over the limit",
+        both(REFUSED, "NoSuchUpload", source=f"signpost's own limit, then {NO_SUCH_UPLOAD}"),
+        completion_over_the_limit,
+        Ticketing({"MAX_UPLOAD_BYTES": str(LIMIT)}),
+        multipart=True,
     ),
 )

@@ -1,34 +1,28 @@
 """Run the cases against buckets and print what each answered beside what the
 documents lead us to expect. ``python -m conformance`` (``make conformance``).
 
-Every case gets a fresh ticket from signpost's core (``handlers.upload_ticket``
-with the target's settings), posts its forms as a browser would (the file
-last, no redirect followed), and reads the answer: the status, and the error
-``Code`` of a refusal. What it may have stored is deleted at once, signed by
-the provider's own signer. Exit status: 0 when every documented answer
-agrees and nothing is left behind, 1 otherwise, 2 when no bucket is named.
+Every case is tried afresh (:class:`~conformance.attempts.Attempt`): a form
+case posts forms for a ticket from signpost's core, a multipart case starts
+an upload through the function's own code and puts parts to the URLs it
+signs. The answer that counts is the status and the error ``Code`` of a
+refusal. What a case may have left (objects, uploads still open) is removed
+at once, signed by the provider's own signer. Exit status: 0 when every
+documented answer agrees and nothing is left behind, 1 otherwise, 2 when no
+bucket is named.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
-from xml.etree import ElementTree
 
-import requests
-
-from chalicelib.handlers import upload_ticket
-
-from .cases import CASES, PNG, Answer, Case, Expected, Form, agrees
-from .references import delete
+from .attempts import Attempt, Leftover
+from .cases import CASES, Answer, Case, Expected, agrees
 from .targets import NoBucket, Target, targets
 
-TIMEOUT = 30  # seconds, per request
 AGREE = {True: "yes", False: "NO", None: "n/a"}
 
 
@@ -43,14 +37,6 @@ class Row(NamedTuple):
         return agrees(self.expected, self.answer)
 
 
-class Leftover(NamedTuple):
-    """An object the run stored and could not delete."""
-
-    target: str
-    key: str
-    status: int
-
-
 class Report(NamedTuple):
     rows: list[Row]
     leftovers: list[Leftover]
@@ -60,46 +46,18 @@ class Report(NamedTuple):
         return all(row.agrees is not False for row in self.rows) and not self.leftovers
 
 
-def issue(target: Target, case: Case) -> dict[str, object]:
-    """A ticket for the case's PNG from signpost's own core, with the target's settings."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    when = now - timedelta(seconds=case.ticketing.backdate)
-    settings = {**target.settings, **case.ticketing.settings}
-    body = json.dumps({"filename": "cat.png", "content_type": "image/png", "size": len(PNG)})
-    return upload_ticket(body, settings, clock=lambda: when)
-
-
-def answer_of(response: requests.Response) -> Answer:
-    """The status and, for a refusal, the ``Code`` of the service's XML error."""
-    if response.status_code < 400:
-        return Answer(response.status_code)
-    try:
-        code = ElementTree.fromstring(response.content).findtext("Code") or ""
-    except ElementTree.ParseError:
-        code = ""
-    return Answer(response.status_code, code)
-
-
-def post(url: str, form: Form) -> Answer:
-    parts = [(name, (None, value)) for name, value in form.fields]
-    file_part = ("cat.png", form.content, form.file_type)
-    response = requests.post(
-        url, files=[*parts, ("file", file_part)], allow_redirects=False, timeout=TIMEOUT
-    )
-    return answer_of(response)
+def cases_for(target: Target, cases: Sequence[Case] = CASES) -> list[Case]:
+    """The cases that run on ``target``: the multipart ones where it signs them."""
+    return [case for case in cases if target.multipart or not case.multipart]
 
 
 def run_case(target: Target, case: Case) -> tuple[Row, list[Leftover]]:
-    """Post the case's forms; the last answer counts. Then delete what it may have stored."""
-    ticket = issue(target, case)
-    answer = Answer(0)
-    for form in case.forms(target.provider, ticket):
-        answer = post(str(ticket["url"]), form)
-    leftovers = []
-    for key in (str(ticket["key"]), *case.other_keys(ticket)):
-        response = delete(target.endpoint, key, target.delete_headers(key))
-        if response.status_code != 204:
-            leftovers.append(Leftover(target.label, key, response.status_code))
+    """Try the case; then abort and delete what it may have left, whatever happened."""
+    attempt = Attempt(target, case)
+    try:
+        answer = case.tries(attempt)
+    finally:
+        leftovers = attempt.clean_up()
     return Row(target.label, case.name, case.expected[target.provider], answer), leftovers
 
 
@@ -107,7 +65,7 @@ def run(chosen: Iterable[Target], cases: Sequence[Case] = CASES) -> Report:
     rows: list[Row] = []
     leftovers: list[Leftover] = []
     for target in chosen:
-        for case in cases:
+        for case in cases_for(target, cases):
             row, left = run_case(target, case)
             rows.append(row)
             leftovers += left
@@ -136,7 +94,10 @@ def summary(report: Report) -> str:
         f"{silent} where the documents are silent (see docs/conformance.md)."
     ]
     lines += [
-        f"left behind: {leftover.target} {leftover.key} (DELETE answered {leftover.status})"
+        f"left open: {leftover.target} upload {leftover.upload_id} of {leftover.key} "
+        f"(the abort answered {leftover.status})"
+        if leftover.upload_id
+        else f"left behind: {leftover.target} {leftover.key} (DELETE answered {leftover.status})"
         for leftover in report.leftovers
     ]
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 """The buckets a conformance run talks to, from the settings in the environment.
 
 The same variables signpost reads (``OSS_*``, ``S3_*``, ``AWS_*``) name a
-real bucket; the tickets come from signpost's own core with them, and what
-a case stored is deleted with the providers' own signers
-(:mod:`conformance.references`). With no real bucket named, :func:`targets`
+real bucket; the tickets, uploads and part URLs come from signpost's own
+core with them, and what a case left is found and removed with the
+providers' own signers (:mod:`conformance.references`). With no real bucket named, :func:`targets`
 raises :class:`NoBucket` saying what it needs.
 """
 
@@ -29,9 +29,9 @@ NEEDS = {
         "(optional: S3_ENDPOINT, AWS_SESSION_TOKEN)"
     ),
 }
-# Laid over the environment for every ticket: image/png allowed, no callback
-# (the matrix is about form rules; an OSS_CALLBACK_URL would make the bucket
-# call it), no auth (tickets come from the core, not over HTTP).
+# Laid over the environment for every ticket and upload: image/png allowed, no
+# callback (the matrix is about form rules; an OSS_CALLBACK_URL would make the
+# bucket call it), no auth (the function's core is called, not its routes over HTTP).
 TICKET_SETTINGS = {
     "ALLOWED_CONTENT_TYPES": "image/png",
     "OSS_CALLBACK_URL": "",
@@ -43,14 +43,23 @@ class NoBucket(Exception):
     """No real bucket is named, or its settings are incomplete; ``str()`` says what to set."""
 
 
+Sign = Callable[[str, str, str], dict[str, str]]  # (method, url, key) -> the signed headers
+
+
 class Target(NamedTuple):
-    """One bucket and signature scheme to run the cases against."""
+    """One bucket and signature scheme to run the cases against.
+
+    ``multipart``: whether the multipart cases run here. The function signs
+    OSS multipart requests with V4 whatever ``OSS_SIGNATURE_VERSION`` says
+    of forms, so they run on the OSS V4 target and not again on V1.
+    """
 
     label: str  # "OSS V4", "OSS V1", "S3"
     provider: str  # "oss" or "s3"
-    settings: Mapping[str, str]  # the environment tickets are issued with
+    settings: Mapping[str, str]  # the environment the function's core is called with
     endpoint: str  # the form's url; objects are at {endpoint}/{key}
-    delete_headers: Callable[[str], dict[str, str]]  # key -> a signed DELETE's headers
+    sign: Sign  # a request's headers, signed by the provider's own SDK
+    multipart: bool
 
 
 def _oss_targets(env: Mapping[str, str]) -> list[Target]:
@@ -60,9 +69,9 @@ def _oss_targets(env: Mapping[str, str]) -> list[Target]:
         [env["OSS_SIGNATURE_VERSION"].lower()] if env.get("OSS_SIGNATURE_VERSION") else ["v4", "v1"]
     )
 
-    def delete_headers(key: str) -> dict[str, str]:
-        return references.oss_delete_headers(
-            settings.url, settings.bucket, region, key, settings.credentials
+    def sign(method: str, url: str, key: str) -> dict[str, str]:
+        return references.oss_headers(
+            method, url, settings.bucket, region, key, settings.credentials
         )
 
     return [
@@ -71,7 +80,8 @@ def _oss_targets(env: Mapping[str, str]) -> list[Target]:
             "oss",
             {**env, **TICKET_SETTINGS, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": version},
             load_oss(env, version).url,
-            delete_headers,
+            sign,
+            multipart=version == "v4",
         )
         for version in versions
     ]
@@ -80,13 +90,11 @@ def _oss_targets(env: Mapping[str, str]) -> list[Target]:
 def _s3_targets(env: Mapping[str, str]) -> list[Target]:
     settings = load_s3(env)
 
-    def delete_headers(key: str) -> dict[str, str]:
-        return references.s3_delete_headers(
-            settings.url, settings.region, key, settings.credentials
-        )
+    def sign(method: str, url: str, key: str) -> dict[str, str]:
+        return references.s3_headers(method, url, settings.region, settings.credentials)
 
     ticket_settings = {**env, **TICKET_SETTINGS, "STORAGE_PROVIDER": "s3"}
-    return [Target("S3", "s3", ticket_settings, settings.url, delete_headers)]
+    return [Target("S3", "s3", ticket_settings, settings.url, sign, multipart=True)]
 
 
 LOADERS = {"oss": _oss_targets, "s3": _s3_targets}

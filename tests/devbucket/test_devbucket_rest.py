@@ -60,11 +60,16 @@ def signed_headers(
 ) -> dict[str, str]:
     """The reference signer's headers for ``DELETE {endpoint}/{key}``."""
     credentials = credentials or DEV_KEYS[provider]
+    url = references.object_url(endpoint, key)
     if provider == "oss":
-        return references.oss_delete_headers(
-            endpoint, DEV_BUCKET, region or DEV_REGION, key, credentials
+        return references.oss_headers(
+            "DELETE", url, DEV_BUCKET, region or DEV_REGION, key, credentials
         )
-    return references.s3_delete_headers(endpoint, region or DEV_S3_REGION, key, credentials)
+    return references.s3_headers("DELETE", url, region or DEV_S3_REGION, credentials)
+
+
+def delete(endpoint: str, key: str, headers: dict[str, str]) -> requests.Response:
+    return references.send("DELETE", references.object_url(endpoint, key), headers)
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -94,12 +99,12 @@ def test_a_delete_signed_by_the_providers_signer_removes_the_object(
 ) -> None:
     provider = provider_of(running)
     key = stored_object(running, filename)
-    response = references.delete(running.url, key, signed_headers(provider, running.url, key))
+    response = delete(running.url, key, signed_headers(provider, running.url, key))
     assert response.status_code == 204, response.text
     assert response.content == b""
     assert running.server.store.get(key) is None
     assert leftovers(running) == []  # its folders went with it
-    again = references.delete(running.url, key, signed_headers(provider, running.url, key))
+    again = delete(running.url, key, signed_headers(provider, running.url, key))
     assert again.status_code == 204  # both services answer 204 for a key that is not there
 
 
@@ -136,7 +141,7 @@ def test_a_tampered_delete_is_refused_and_the_object_stays(
     provider = provider_of(running)
     key = stored_object(running)
     headers = tamper(signed_headers(provider, running.url, key), provider)
-    refused(references.delete(running.url, key, headers), status, code)
+    refused(delete(running.url, key, headers), status, code)
     assert running.server.store.get(key) is not None
 
 
@@ -145,7 +150,7 @@ def test_a_signature_for_one_key_does_not_delete_another(running: RunningBucket)
     key = stored_object(running)
     other = stored_object(running, "dog.png")
     headers = signed_headers(provider, running.url, other)
-    refused(references.delete(running.url, key, headers), 403, "SignatureDoesNotMatch")
+    refused(delete(running.url, key, headers), 403, "SignatureDoesNotMatch")
     assert running.server.store.get(key) is not None
 
 
@@ -154,14 +159,14 @@ def test_a_key_the_bucket_does_not_trust_is_refused(running: RunningBucket) -> N
     key = stored_object(running)
     stranger = Credentials("LTAIsomeoneelse00000", "not-the-secret")
     headers = signed_headers(provider, running.url, key, stranger)
-    refused(references.delete(running.url, key, headers), 403, "InvalidAccessKeyId")
+    refused(delete(running.url, key, headers), 403, "InvalidAccessKeyId")
 
 
 def test_a_delete_signed_for_another_region_is_refused(running: RunningBucket) -> None:
     provider = provider_of(running)
     key = stored_object(running)
     headers = signed_headers(provider, running.url, key, region="eu-central-1")
-    message = refused(references.delete(running.url, key, headers), 400, MALFORMED[provider])
+    message = refused(delete(running.url, key, headers), 400, MALFORMED[provider])
     assert "region" in message
 
 
@@ -170,7 +175,7 @@ def test_a_delete_signed_more_than_15_minutes_away_is_refused(running: RunningBu
     key = stored_object(running)
     headers = signed_headers(provider, running.url, key)
     running.clock.advance(16 * 60)
-    refused(references.delete(running.url, key, headers), 403, "RequestTimeTooSkewed")
+    refused(delete(running.url, key, headers), 403, "RequestTimeTooSkewed")
 
 
 def test_deleting_the_bucket_itself_is_not_allowed(running: RunningBucket) -> None:
@@ -195,10 +200,10 @@ def test_an_s3_delete_without_a_declared_payload_hash_is_signed_over_its_body(
         ).add_auth(request)
         headers = dict(request.headers.items())
         assert "X-Amz-Content-SHA256" not in headers
-        assert references.delete(bucket.url, key, headers).status_code == 204
+        assert delete(bucket.url, key, headers).status_code == 204
         wrong = signed_headers("s3", bucket.url, key)
         wrong["X-Amz-Content-SHA256"] = hashlib.sha256(b"a body").hexdigest()
-        refused(references.delete(bucket.url, key, wrong), 400, "XAmzContentSHA256Mismatch")
+        refused(delete(bucket.url, key, wrong), 400, "XAmzContentSHA256Mismatch")
     finally:
         bucket.stop()
 
