@@ -94,22 +94,30 @@ def compile_tree(root: Path, runtime: str) -> None:
 
 
 def compile_zip(archive: Path, runtime: str) -> None:
-    """Add the bytecode of every module in ``archive``, in place."""
+    """Replace the bytecode in ``archive`` with the runtime's, in place.
+
+    ``chalice package`` copies ``chalicelib/`` whole, so a checkout's own
+    ``__pycache__`` (another Python's, or timestamp pycs that the zip's 1980
+    dates make stale) would ship too: every ``.pyc`` in the archive is
+    dropped, and one compiled here is written for every module.
+    """
     with tempfile.TemporaryDirectory(prefix="signpost-bytecode-") as tmp:
-        root = Path(tmp)
+        root = Path(tmp) / "tree"
+        rebuilt = Path(tmp) / archive.name
         with zipfile.ZipFile(archive) as existing:
-            existing.extractall(root)
-            shipped = set(existing.namelist())
-        compile_tree(root, runtime)
-        with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as out:
-            for pyc in sorted(root.rglob("__pycache__/*.pyc")):
-                name = pyc.relative_to(root).as_posix()
-                if name in shipped:
-                    continue
-                entry = zipfile.ZipInfo(name, ZIP_DATE)
-                entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(entry, pyc.read_bytes())
+            kept = [info for info in existing.infolist() if not info.filename.endswith(".pyc")]
+            for info in kept:
+                existing.extract(info, root)
+            compile_tree(root, runtime)
+            with zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as out:
+                for info in kept:
+                    out.writestr(info, existing.read(info))
+                for pyc in sorted(root.rglob("__pycache__/*.pyc")):
+                    entry = zipfile.ZipInfo(pyc.relative_to(root).as_posix(), ZIP_DATE)
+                    entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    out.writestr(entry, pyc.read_bytes())
+        shutil.move(rebuilt, archive)
 
 
 def declared_runtime(package_dir: Path) -> str:

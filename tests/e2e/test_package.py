@@ -9,6 +9,7 @@ library and the artifact on ``sys.path``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -177,6 +178,33 @@ def test_bytecode_step_stops_without_the_runtime_python(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no python3.99 on this machine" in result.stderr
     assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_bytecode_step_replaces_a_checkout_pyc_in_the_zip(tmp_path: Path) -> None:
+    """``chalice package`` copies ``chalicelib/`` whole, ``__pycache__`` and
+    all: the archive ships the runtime's unchecked pyc, never the copied one."""
+    runtime = "python{}.{}".format(*sys.version_info[:2])
+    tag = sys.implementation.cache_tag
+    stale = f"chalicelib/__pycache__/rules.{tag}.pyc"
+    archive = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("chalicelib/rules.py", "LIMIT = 1\n")
+        out.writestr(stale, b"a timestamp pyc from a developer's checkout")
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": runtime}}
+    (tmp_path / "sam.json").write_text(json.dumps({"Resources": {"APIHandler": function}}))
+    subprocess.run(
+        [sys.executable, "-m", "deploy.bytecode", "chalice", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with zipfile.ZipFile(archive) as shipped:
+        names = shipped.namelist()
+        header = shipped.read(stale)[:8]
+        assert shipped.read("chalicelib/rules.py") == b"LIMIT = 1\n"
+    assert names.count(stale) == 1
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01  # unchecked hash
 
 
 def run(command: list[str], **env: str) -> None:
