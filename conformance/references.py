@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -34,15 +35,21 @@ def object_url(endpoint: str, key: str, query: Mapping[str, str] = _NONE) -> str
     return f"{url}?{encoded}" if encoded else url
 
 
-def oss_headers(
-    method: str, url: str, bucket: str, region: str, key: str, credentials: Credentials
-) -> dict[str, str]:
-    """The headers of an OSS V4 request for ``key`` at ``url``, from the OSS SDK's signer."""
+def oss_sign(
+    request: Any,
+    bucket: str,
+    region: str,
+    key: str,
+    credentials: Credentials,
+    *,
+    in_query: bool = False,
+) -> None:
+    """Sign ``request`` (the OSS SDK's ``HttpRequest``) for ``key`` with the SDK's
+    own V4 signer: in its headers, or in its query string (a presigned URL)."""
     from alibabacloud_oss_v2.signer.v4 import SignerV4
     from alibabacloud_oss_v2.types import Credentials as OssCredentials
-    from alibabacloud_oss_v2.types import HttpRequest, SigningContext
+    from alibabacloud_oss_v2.types import SigningContext
 
-    request = HttpRequest(method, url)
     context = SigningContext(
         product="oss",
         region=region,
@@ -53,7 +60,18 @@ def oss_headers(
             credentials.access_key_id, credentials.secret, credentials.session_token
         ),
     )
+    context.auth_method_query = in_query
     SignerV4().sign(context)
+
+
+def oss_headers(
+    method: str, url: str, bucket: str, region: str, key: str, credentials: Credentials
+) -> dict[str, str]:
+    """The headers of an OSS V4 request for ``key`` at ``url``, from the OSS SDK's signer."""
+    from alibabacloud_oss_v2.types import HttpRequest
+
+    request = HttpRequest(method, url)
+    oss_sign(request, bucket, region, key, credentials)
     return dict(request.headers.items())
 
 

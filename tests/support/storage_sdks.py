@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from chalicelib.credentials import Credentials
+from conformance import references
 from devbucket.config import (
     DEV_ACCESS_KEY_ID,
     DEV_ACCESS_KEY_SECRET,
@@ -78,19 +80,8 @@ def oss_sign(request: Any, key: str, *, token: str | None = None, in_query: bool
     """Sign ``request`` (the OSS SDK's ``HttpRequest``) for ``key`` with the dev
     bucket's OSS keys, by the SDK's own V4 signer: in its headers, or in its
     query string (a presigned URL)."""
-    from alibabacloud_oss_v2.signer.v4 import SignerV4
-    from alibabacloud_oss_v2.types import Credentials, SigningContext
-
-    context = SigningContext(
-        product="oss",
-        region=DEV_REGION,
-        bucket=DEV_BUCKET,
-        key=key,
-        request=request,
-        credentials=Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, token),
-    )
-    context.auth_method_query = in_query
-    SignerV4().sign(context)
+    credentials = Credentials(DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, token)
+    references.oss_sign(request, DEV_BUCKET, DEV_REGION, key, credentials, in_query=in_query)
 
 
 @dataclass
@@ -188,9 +179,7 @@ class OssOracle(Oracle):
     def signed_post(self, key: str, query: str, body: bytes) -> Any:
         from alibabacloud_oss_v2.types import HttpRequest
 
-        from conformance.references import object_url
-
-        url = f"{object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
+        url = f"{references.object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
         request = HttpRequest("POST", url, headers={"Content-Type": "application/xml"})
         oss_sign(request, key)
         return requests.post(url, data=body, headers=dict(request.headers), timeout=TIMEOUT)
@@ -294,13 +283,11 @@ class S3Oracle(Oracle):
     def signed_post(self, key: str, query: str, body: bytes) -> Any:
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
+        from botocore.credentials import Credentials as AwsCredentials
 
-        from conformance.references import object_url
-
-        url = f"{object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
+        url = f"{references.object_url(f'http://127.0.0.1:{self.port}', key)}?{query}"
         request = AWSRequest(method="POST", url=url, data=body)
-        credentials = Credentials(DEV_S3_ACCESS_KEY_ID, DEV_S3_SECRET_ACCESS_KEY)
+        credentials = AwsCredentials(DEV_S3_ACCESS_KEY_ID, DEV_S3_SECRET_ACCESS_KEY)
         S3SigV4Auth(credentials, "s3", DEV_S3_REGION).add_auth(request)
         return requests.post(url, data=body, headers=dict(request.headers), timeout=TIMEOUT)
 
