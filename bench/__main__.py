@@ -121,7 +121,7 @@ def targets(t: dict[str, Stats], r: dict[str, float]) -> list[dict[str, Any]]:
     "2x faster than botocore" is checked twice: signing core against
     ``generate_presigned_post`` (like for like), and handler against the
     boto3 Chalice app's handler (what a client waits for)."""
-    budget = 2 * t["chalice_ticket"].median
+    budget = r["handler_v4_limit_us"]
     return [
         {
             "target": "V4 handler <= 2 x bare Chalice route, ticket-sized (us)",
