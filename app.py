@@ -17,7 +17,7 @@ from chalicelib import handlers
 from chalicelib.auth import authenticate
 from chalicelib.cors import cors_headers
 from chalicelib.environment import current_env
-from chalicelib.errors import NotConfigured, SignpostError
+from chalicelib.errors import NotConfigured, SignpostError, error_body
 from chalicelib.settings import load_allowed_origins
 
 app = Chalice(app_name="signpost")
@@ -66,7 +66,7 @@ def query() -> dict[str, str]:
 
 
 def answer(produce: Callable[[], dict[str, Any] | list[Any]]) -> Response:
-    """Run a handler; turn a refusal into its status and ``{"error": {code, message}}``."""
+    """Run a handler; turn a refusal into its status and the error shape."""
     try:
         return Response(body=produce(), status_code=200)
     except SignpostError as error:
@@ -89,7 +89,7 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
         response.headers.update(cors_headers(request.headers.get("origin"), origins, preflight))
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        response.body = {"error": {"code": body["Code"], "message": body["Message"]}}
+        response.body = error_body(body["Code"], body["Message"])
     if isinstance(response.body, (dict, list)):
         response.headers["Content-Type"] = "application/json"
     response.headers["Cache-Control"] = "no-store"  # a ticket is a credential

@@ -6,6 +6,15 @@ class name, so ``except InvalidFilename`` and the JSON ``code`` never drift.
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one error shape: ``error.code`` and ``error.message``, and the
+    message again at the top level, the only place Uppy 5's S3 plugin and
+    Companion's clients read a reason from."""
+    return {"error": {"code": code, "message": message}, "message": message}
+
 
 class SignpostError(Exception):
     """A refusal the caller can act on; never carries a secret."""
@@ -20,8 +29,8 @@ class SignpostError(Exception):
     def code(self) -> str:
         return type(self).__name__
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"error": {"code": self.code, "message": self.message}}
+    def to_dict(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
 
 
 class InvalidRequest(SignpostError):

