@@ -19,8 +19,9 @@ from typing import Any
 
 from chalicelib.checks import TicketRequest
 from chalicelib.keys import content_disposition
-from chalicelib.put_tickets import PutTicket, issue_put_ticket
+from chalicelib.put_tickets import issue_put_ticket
 from chalicelib.settings import load_s3, load_settings
+from chalicelib.tickets import Ticket
 
 from .event import CONTENT_TYPE, FILENAME, S3, SIZE
 from .timing import Case, run_cases
@@ -28,7 +29,7 @@ from .timing import Case, run_cases
 S3_PUT = {**S3, "UPLOAD_METHOD": "put"}
 
 
-def core_put() -> Callable[[], PutTicket]:
+def core_put() -> Callable[[], Ticket]:
     from .cases import NOW, SEGMENT
 
     settings, s3 = load_settings(S3_PUT), load_s3(S3_PUT)

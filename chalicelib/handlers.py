@@ -139,7 +139,16 @@ def _ticket(
     """A checked request's ticket: a PUT ticket with ``UPLOAD_METHOD=put``,
     else a form, with the callback fields when one is set."""
     if settings.upload_method == "put":
-        return _put_ticket(request, settings, env, user, now, segment)
+        # OSS documents no way for a presigned PUT to bind the length (its
+        # form's content-length-range does): S3 only.
+        if settings.provider != "s3":
+            raise NotConfigured(
+                "UPLOAD_METHOD", "is put, which needs STORAGE_PROVIDER=s3 (OSS takes post)"
+            )
+        from .put_tickets import issue_put_ticket  # brings the request signers
+
+        put = issue_put_ticket(request, settings, load_s3(env), now=now, segment=segment, user=user)
+        return put.to_dict()
     target = form_target(settings, env)
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
     extra = None
@@ -150,26 +159,6 @@ def _ticket(
     ticket = issue_ticket(
         request, settings, target, now=now, segment=segment, user=user, extra_fields=extra
     )
-    return ticket.to_dict()
-
-
-def _put_ticket(
-    request: TicketRequest,
-    settings: Settings,
-    env: Env,
-    user: str | None,
-    now: datetime,
-    segment: str,
-) -> dict[str, Any]:
-    """S3's presigned PUT. OSS documents no way for a presigned PUT to bind
-    the length (its form's content-length-range does), so not there."""
-    if settings.provider != "s3":
-        raise NotConfigured(
-            "UPLOAD_METHOD", "is put, which needs STORAGE_PROVIDER=s3 (OSS takes post)"
-        )
-    from .put_tickets import issue_put_ticket  # brings the request signers
-
-    ticket = issue_put_ticket(request, settings, load_s3(env), now=now, segment=segment, user=user)
     return ticket.to_dict()
 
 

@@ -17,33 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
 
 from .checks import TicketRequest
 from .errors import InvalidSize
 from .keys import content_disposition, object_key
-from .policy import iso8601
 from .request_signers import ObjectRequest, S3SigV4RequestSigner
 from .settings import S3Settings, Settings
-from .tickets import check_single_request, ticket_expiry
-
-
-class PutTicket(NamedTuple):
-    url: str
-    headers: dict[str, str]
-    key: str
-    expires_at: datetime
-    max_size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "method": "PUT",
-            "headers": self.headers,
-            "key": self.key,
-            "expires_at": iso8601(self.expires_at),
-            "max_size": self.max_size,
-        }
+from .tickets import Ticket, check_single_request, ticket_expiry
 
 
 @lru_cache(maxsize=4)
@@ -60,7 +40,7 @@ def issue_put_ticket(
     now: datetime,
     segment: str,
     user: str | None = None,
-) -> PutTicket:
+) -> Ticket:
     """A presigned ``PUT`` for one object of exactly the declared size.
 
     Without a size there is no length to sign, and an unsigned length lets
@@ -83,10 +63,11 @@ def issue_put_ticket(
     signed = ObjectRequest(
         "PUT", s3.url, s3.bucket, key, headers={**headers, "Content-Length": str(request.size)}
     )
-    return PutTicket(
+    return Ticket(
         url=put_signer(s3).presigned_url(signed, now, settings.expire_seconds),
-        headers=headers,
+        fields={},
         key=key,
         expires_at=ticket_expiry(now, settings),
         max_size=request.size,
+        headers=headers,
     )

@@ -49,17 +49,25 @@ class FormTarget(NamedTuple):
 
 
 class Ticket(NamedTuple):
+    """A form ticket (its ``fields``), or with ``headers`` a PUT ticket
+    (:mod:`.put_tickets`: the headers its URL signs, and no fields)."""
+
     url: str
     fields: dict[str, str]
     key: str
     expires_at: datetime
     max_size: int
+    headers: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        sent: dict[str, Any] = (
+            {"method": "POST", "fields": self.fields}
+            if self.headers is None
+            else {"method": "PUT", "headers": self.headers}
+        )
         return {
             "url": self.url,
-            "method": "POST",
-            "fields": self.fields,
+            **sent,
             "key": self.key,
             "expires_at": iso8601(self.expires_at),
             "max_size": self.max_size,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,14 +25,9 @@ from chalicelib.handlers import upload_ticket, uppy_params
 from chalicelib.policy import iso8601
 from chalicelib.settings import POST_OBJECT_LIMIT
 from tests.support.environment import OSS_ENV, botocore_clock, botocore_s3_client
+from tests.unit.test_s3_tickets import BUCKET, KEY_ID, NOW, RANDOM, REGION, SECRET
+from tests.unit.test_s3_tickets import SESSION_TOKEN as TOKEN
 
-NOW = datetime(2026, 11, 24, 23, 59, 30, tzinfo=timezone.utc)
-RANDOM = "5d1e" * 8
-KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQ=="
-BUCKET = "signpost-uploads"
-REGION = "eu-central-1"
 # botocore's virtual-hosted address for this bucket: the ticket is made for the same host.
 ENDPOINT = f"https://{BUCKET}.s3.amazonaws.com"
 PUT_ENV = {
