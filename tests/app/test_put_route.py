@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.environment import request_env
 from chalicelib.variables import NAMES
 from tests.app.test_app import DOCUMENTED_REFUSALS, JSON
 from tests.support.environment import OSS_ENV, api_client
@@ -35,19 +35,10 @@ API = api_client()
 
 @contextmanager
 def with_env(values: dict[str, str]) -> Iterator[None]:
-    """Exactly ``values`` of signpost's variables in ``os.environ`` (the routes read it)."""
-    saved = {name: os.environ.get(name) for name in NAMES}
-    for name in NAMES:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    try:
+    """Exactly ``values`` of signpost's variables, for the requests made meanwhile
+    (an empty value counts as unset; ``os.environ`` is left alone)."""
+    with request_env({**dict.fromkeys(NAMES, ""), **values}):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture
