@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -151,3 +152,28 @@ def test_the_simple_page_uploads_with_a_put_ticket(running: Running, tmp_path: P
     assert "PUT" in sent
     (stored,) = running.objects.rglob("leaf.png")
     assert stored.read_bytes() == content
+
+
+def test_a_put_upload_shows_progress_and_cancels_midway(running: Running, tmp_path: Path) -> None:
+    """As for a form: the upload slowed to 256 KiB/s by Chromium's network
+    emulation, Cancel stops it with nothing stored, Retry sends it whole."""
+    content = os.urandom(2 * 1024**2)
+    (tmp_path / "slow.pdf").write_bytes(content)
+    with chromium() as browser, new_page(browser, running.page + "simple.html") as page:
+        page.locator("#status", has_text="Up to").wait_for()
+        network = page.context.new_cdp_session(page)
+        network.send("Network.enable")
+        slow = {"offline": False, "latency": 0, "downloadThroughput": -1}
+        network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": 256 * 1024})
+        page.set_input_files("#files", str(tmp_path / "slow.pdf"))
+        row = page.locator(".upload", has_text="slow.pdf")
+        bar = row.get_by_role("progressbar", name="Uploading slow.pdf")
+        page.wait_for_function("bar => bar.value > 0", arg=bar.element_handle())
+        row.get_by_role("button", name="Cancel slow.pdf").click()
+        assert row.locator(".result.error").inner_text() == "Cancelled."
+        assert int(row.locator("progress").get_attribute("value")) < 100
+        assert list(running.objects.rglob("slow.pdf")) == []
+        network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+        row.get_by_role("button", name="Retry slow.pdf").click()
+        row.get_by_role("link", name="Download slow.pdf").wait_for()
+    assert [path.read_bytes() for path in running.objects.rglob("slow.pdf")] == [content]
