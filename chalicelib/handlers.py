@@ -114,13 +114,14 @@ def uppy_params(
 ) -> dict[str, Any]:
     """``GET /s3/params``: the ticket of ``POST /upload-tickets``, asked the way
     ``@uppy/aws-s3`` asks (``filename``, ``type``, ``metadata[...]``), with the
-    ``headers`` it reads beside the form. Uppy sends no size: ``size=``, else
-    the page's ``metadata[size]`` (a PUT ticket needs one)."""
+    ``headers`` it reads beside the form. Uppy sends no size: ``size=``, else,
+    for a PUT ticket, which needs one, the page's ``metadata[size]`` (a form
+    ticket ignores ``metadata[...]``, as it always has)."""
     settings = load_settings(env)
     fields: dict[str, Any] = {
         name: value for name, value in query.items() if not name.startswith("metadata[")
     }
-    if "size" not in fields and "metadata[size]" in query:
+    if settings.upload_method == "put" and "size" not in fields and "metadata[size]" in query:
         fields["size"] = query["metadata[size]"]
     if "size" in fields and _DIGITS.fullmatch(fields["size"]):
         fields["size"] = int(fields["size"])  # anything else is refused as InvalidSize

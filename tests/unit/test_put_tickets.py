@@ -23,7 +23,7 @@ from chalicelib.credentials import Credentials
 from chalicelib.errors import EntityTooLarge, InvalidRequest, InvalidSize, NotConfigured
 from chalicelib.handlers import upload_ticket, uppy_params
 from chalicelib.policy import iso8601
-from chalicelib.settings import POST_OBJECT_LIMIT
+from chalicelib.settings import POST_OBJECT_LIMIT, load_settings
 from tests.support.environment import OSS_ENV, botocore_clock, botocore_s3_client
 from tests.unit.test_s3_tickets import BUCKET, KEY_ID, NOW, RANDOM, REGION, SECRET
 from tests.unit.test_s3_tickets import SESSION_TOKEN as TOKEN
@@ -157,6 +157,15 @@ def test_uppy_params_take_the_size_from_size_or_metadata(query: dict[str, str]) 
     assert ticket["max_size"] == 68
     assert ticket["headers"]["If-None-Match"] == "*"
     assert ticket["url"] == put_ticket(filename="cat.png", content_type="image/png", size=68)["url"]
+
+
+def test_a_form_ticket_ignores_uppy_metadata_as_before() -> None:
+    form_env = {name: value for name, value in PUT_ENV.items() if name != "UPLOAD_METHOD"}
+    query = {"filename": "cat.png", "type": "image/png", "metadata[size]": "not a size"}
+    ticket = uppy_params(query, form_env, clock=lambda: NOW, segment=lambda: RANDOM)
+    assert ticket["method"] == "POST"
+    # No size bound: the whole single-request range.
+    assert ticket["max_size"] == min(load_settings(form_env).max_upload_bytes, POST_OBJECT_LIMIT)
 
 
 def test_uppy_params_without_a_size_say_how_to_send_one() -> None:
