@@ -17,7 +17,8 @@ the version pinned in ``requirements-dev.txt``, installed for the runtime's
 Python version into ``build/awslambdaric/pythonX.Y`` (its wheel has a C
 extension; nothing goes into the artifact or the virtualenv). The artifact
 (an unpacked ``deployment.zip``) is made read-only for the run, is the
-working directory and comes first on ``sys.path``, as ``/var/task`` does::
+working directory and comes first on ``sys.path``, as ``/var/task`` does;
+the client's folder comes next, then the runtime's standard library alone::
 
     with LambdaRuntime(artifact_dir, "python3.12", env, handler="app.handler") as rt:
         answer = rt.invoke(event)          # the handler's return value
@@ -264,7 +265,9 @@ class LambdaRuntime:
         self._started_at = time.monotonic()
         try:
             self._child = subprocess.Popen(
-                [str(self.python), "-m", "awslambdaric", self.handler],
+                # -S: no site module, so nothing of this machine's Python
+                # (its site-packages, a sitecustomize) is importable or runs.
+                [str(self.python), "-S", "-m", "awslambdaric", self.handler],
                 cwd=self.artifact,
                 env=environment,
                 stdin=subprocess.DEVNULL,

@@ -9,13 +9,12 @@ adapter cannot read is a 400 in the error shape, never a 500.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from chalice.test import Client
@@ -26,6 +25,7 @@ import app
 from chalicelib import handlers
 from chalicelib.http_events import answer_event
 from tests.support.environment import FIXED_NOW, chalice_client
+from tests.support.http_events import url_event
 
 ORIGIN = "https://app.example.com"
 API_KEY = "fn-url-key-Vb71pQ"
@@ -51,59 +51,6 @@ def client(env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setattr(handlers.os, "urandom", lambda size: b"\x9f" * size)
     with chalice_client() as test_client:
         yield test_client
-
-
-def url_event(
-    method: str,
-    target: str,
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-    *,
-    base64_body: bool = False,
-) -> dict[str, Any]:
-    """A function URL's event for ``method target``, shaped as AWS documents it
-    ("Invoking Lambda function URLs", request payload): lower-case headers,
-    ``rawPath`` and ``rawQueryString`` as sent, the query's values joined by
-    commas in ``queryStringParameters`` (absent without a query)."""
-    parts = urlsplit(target)
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": parts.path,
-        "rawQueryString": parts.query,
-        "headers": {
-            "host": "abcdefgh.lambda-url.eu-central-1.on.aws",
-            "x-forwarded-proto": "https",
-            **{name.lower(): value for name, value in (headers or {}).items()},
-        },
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abcdefgh",
-            "domainName": "abcdefgh.lambda-url.eu-central-1.on.aws",
-            "domainPrefix": "abcdefgh",
-            "http": {
-                "method": method,
-                "path": unquote(parts.path),
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "Mozilla/5.0",
-            },
-            "requestId": "fn-url-request-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "24/Nov/2026:12:00:00 +0000",
-            "timeEpoch": 1795521600000,
-        },
-        "isBase64Encoded": base64_body,
-    }
-    if parts.query:
-        joined: dict[str, list[str]] = {}
-        for name, value in parse_qsl(parts.query, keep_blank_values=True):
-            joined.setdefault(name, []).append(value)
-        event["queryStringParameters"] = {name: ",".join(v) for name, v in joined.items()}
-    if body is not None:
-        event["body"] = base64.b64encode(body).decode() if base64_body else body.decode()
-    return event
 
 
 def lowered(headers: Any) -> dict[str, str]:
