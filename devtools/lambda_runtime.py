@@ -146,6 +146,11 @@ class _RuntimeAPI(ThreadingHTTPServer):
         self.first_next_at: float | None = None
         self.first_answer_at: float | None = None
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet when the client is gone (it is killed at the end of a run)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     @property
     def address(self) -> str:
         host, port = self.server_address[:2]
@@ -155,6 +160,9 @@ class _RuntimeAPI(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _RuntimeAPI
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes: with Nagle's algorithm and
+    # the client's delayed ACKs, each answer would wait ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the test or bench reports what matters."""

@@ -197,7 +197,8 @@ def test_the_smoke_tests_expect_the_stages_auth_mode() -> None:
 def test_each_stage_is_its_own_fc_function_and_keeps_its_logs(stage: str) -> None:
     """The fields of s.yaml that matter, checked as the fc3 component's schema
     (devsapp/fc3 src/schema.json, 0.1.22) states them: no copy of that schema
-    can be had offline from a package registry (the component is not on npm)."""
+    can be had offline from a package registry (the component is published to
+    Serverless Devs' own registry; npm's package ``fc3`` is an unrelated font)."""
     settings = {
         "STAGE": stage,
         "FC_OSS_BUCKET": f"signpost-{stage}-oss",
