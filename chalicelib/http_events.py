@@ -64,9 +64,9 @@ def answer_event(event: Any, app: RoutedApp, context: Any) -> Answer:
         if found is None:
             routes = ", ".join(sorted(app.routes))
             raise NotFound(f"There is nothing at this path. The API serves {routes}.")
-        return platform_response(app(proxy_event(request, *found), context))
     except SignpostError as error:
         return refusal(error)
+    return platform_response(app(proxy_event(request, *found), context))
 
 
 def match_route(path: str, routes: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
