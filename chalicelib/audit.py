@@ -82,13 +82,14 @@ def policy_sha256(policy: str) -> str:
     return hashlib.sha256(policy.encode("utf-8")).hexdigest()
 
 
-def finish(status: int, refusal: tuple[str, str] | None, env: Mapping[str, str]) -> None:
+def finish(status: int, refusal: tuple[str, str] | None, metrics: bool) -> None:
     """Write the request's line and close its record.
 
     ``refusal`` is the answer's error code and message, when it is one:
     then the event is ``refused`` whatever was decided before. A request
     that decided nothing and refused nothing (a preflight, the upload
-    rules, a list of parts) writes no line.
+    rules, a list of parts) writes no line. ``metrics``: add the line's
+    counts for CloudWatch (on Lambda only: :func:`.settings.on_lambda`).
     """
     record = _RECORD.get()
     _RECORD.set(None)
@@ -98,7 +99,7 @@ def finish(status: int, refusal: tuple[str, str] | None, env: Mapping[str, str])
         record.update(event="refused", status=status, code=refusal[0], message=_text(refusal[1]))
     if record["event"] is None:
         return
-    _write(record, "ERROR" if status >= 500 else "INFO", on_lambda(env))
+    _write(record, "ERROR" if status >= 500 else "INFO", metrics)
 
 
 def record(event: str, level: str = "INFO", **facts: Any) -> None:
@@ -109,12 +110,6 @@ def record(event: str, level: str = "INFO", **facts: Any) -> None:
     _write({**who, "event": event, **{n: _text(v) for n, v in facts.items()}}, level, False)
 
 
-def on_lambda(env: Mapping[str, str]) -> bool:
-    """Lambda sets ``AWS_LAMBDA_FUNCTION_NAME`` for every function; Function
-    Compute and a local run do not, and have no CloudWatch to read metrics."""
-    return "AWS_LAMBDA_FUNCTION_NAME" in env
-
-
 def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
@@ -122,7 +117,7 @@ def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
     line.update(record)
     if metrics:
         line.update(_emf(line, int(now * 1000)))
-    sys.stdout.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
 def _emf(line: Mapping[str, Any], timestamp_ms: int) -> dict[str, Any]:

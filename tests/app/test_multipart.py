@@ -667,7 +667,7 @@ def test_api_key_callers_only(env: Any, api: Any, storage: responses.RequestsMoc
 
 
 def test_no_secret_in_any_answer_or_log(
-    env: Any, api: Any, storage: responses.RequestsMock, app_logs: list[Any]
+    env: Any, api: Any, storage: responses.RequestsMock, app_logs: list[Any], audit_lines: Any
 ) -> None:
     storage.get(
         list_url(OSS, key()),
@@ -679,6 +679,7 @@ def test_no_secret_in_any_answer_or_log(
     )
     answers = [api.get(on_upload()).body, api.get(on_upload("/1")).body]
     text = b"".join(answers).decode() + "".join(record.getMessage() for record in app_logs)
+    text += json.dumps(audit_lines())
     assert "SignatureDoesNotMatch" in text
     assert SECRET not in text
 
