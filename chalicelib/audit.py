@@ -117,7 +117,7 @@ def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
     line.update(record)
     if metrics:
         line.update(_emf(line, int(now * 1000)))
-    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+    sys.stdout.write(json.dumps(line) + "\n")
 
 
 def _emf(line: Mapping[str, Any], timestamp_ms: int) -> dict[str, Any]:
