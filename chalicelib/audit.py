@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 NAMESPACE = "signpost"
-MAX_TEXT = 256  # characters kept of any text, so a caller cannot make a line huge
+MAX_TEXT = 256  # characters kept of text no check bounds, so a caller cannot make a line huge
 # Counts per event: the metric, where its value comes from (1, or a field), its unit.
 METRICS: Mapping[str, tuple[tuple[str, str | None, str], ...]] = {
     "ticket": (("Tickets", None, "Count"),),
@@ -60,10 +60,12 @@ def begin(context: object, source_ip: object, user_agent: object) -> None:
 
 
 def note(**facts: Any) -> None:
-    """Add facts to the request's record (ignored outside a request)."""
+    """Add facts to the request's record (ignored outside a request). The
+    core notes what it has checked (a filename, a key): only text no check
+    bounds (the user agent, a refusal's message) is cut here."""
     record = _RECORD.get()
     if record is not None:
-        record.update({name: _text(value) for name, value in facts.items()})
+        record.update(facts)
 
 
 def decided(event: str, **facts: Any) -> None:
@@ -107,7 +109,7 @@ def record(event: str, level: str = "INFO", **facts: Any) -> None:
     with the request's who and where; it carries no metrics."""
     base = _RECORD.get() or {"request_id": None, "principal": None}
     who = {name: base.get(name) for name in ("request_id", "principal", "source_ip", "user_agent")}
-    _write({**who, "event": event, **{n: _text(v) for n, v in facts.items()}}, level, False)
+    _write({**who, "event": event, **facts}, level, False)
 
 
 def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
