@@ -63,9 +63,9 @@ def note(**facts: Any) -> None:
     """Add facts to the request's record (ignored outside a request). The
     core notes what it has checked (a filename, a key): only text no check
     bounds (the user agent, a refusal's message) is cut here."""
-    record = _RECORD.get()
-    if record is not None:
-        record.update(facts)
+    current = _RECORD.get()
+    if current is not None:
+        current.update(facts)
 
 
 def decided(event: str, **facts: Any) -> None:
@@ -93,15 +93,15 @@ def finish(status: int, refusal: tuple[str, str] | None, metrics: bool) -> None:
     rules, a list of parts) writes no line. ``metrics``: add the line's
     counts for CloudWatch (on Lambda only: :func:`.settings.on_lambda`).
     """
-    record = _RECORD.get()
+    current = _RECORD.get()
     _RECORD.set(None)
-    if record is None:
+    if current is None:
         return
     if refusal is not None:
-        record.update(event="refused", status=status, code=refusal[0], message=_text(refusal[1]))
-    if record["event"] is None:
+        current.update(event="refused", status=status, code=refusal[0], message=_text(refusal[1]))
+    if current["event"] is None:
         return
-    _write(record, "ERROR" if status >= 500 else "INFO", metrics)
+    _write(current, "ERROR" if status >= 500 else "INFO", metrics)
 
 
 def record(event: str, level: str = "INFO", **facts: Any) -> None:
@@ -112,11 +112,11 @@ def record(event: str, level: str = "INFO", **facts: Any) -> None:
     _write({**who, "event": event, **facts}, level, False)
 
 
-def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
+def _write(facts: Mapping[str, Any], level: str, metrics: bool) -> None:
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
     line: dict[str, Any] = {"time": f"{stamp}.{int(now % 1 * 1000):03d}Z", "level": level}
-    line.update(record)
+    line.update(facts)
     if metrics:
         line.update(_emf(line, int(now * 1000)))
     sys.stdout.write(json.dumps(line) + "\n")
