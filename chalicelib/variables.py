@@ -22,7 +22,8 @@ AUTH = "auth"
 CORS = "cors"
 CALLBACK = "callback"
 LEGACY = "legacy"
-GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, LEGACY)
+PLATFORM = "platform"
+GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, LEGACY, PLATFORM)
 
 
 class Variable(NamedTuple):
@@ -204,6 +205,12 @@ VARIABLES = (
         LEGACY,
         "off",
         "`on` serves `GET /get_post_signature_for_oss_upload`; `off` answers it 404",
+    ),
+    Variable(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        PLATFORM,
+        None,
+        "set by Lambda, not by you: where set, the audit lines carry CloudWatch metrics (EMF)",
     ),
 )
 

@@ -90,6 +90,8 @@ OBJECT_SIZE_HEADER: str | None = "x-amz-mp-object-size"
 # POST Object: "When you use this form field, Amazon S3 checks the object against
 # the provided MD5 value."
 MD5_FIELD: str | None = "content-md5"
+# CreateMultipartUpload documents no overwrite condition: only the completion's.
+OVERWRITE_CHECKED_AT_INITIATION = False
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:

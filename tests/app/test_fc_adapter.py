@@ -372,3 +372,20 @@ def test_a_malformed_event_is_a_400_in_the_error_shape(change: Callable[..., Non
     assert body["error"]["code"] == "InvalidRequest"
     assert body["message"] == body["error"]["message"]
     assert response["headers"]["Cache-Control"] == "no-store"
+
+
+def test_the_audit_line_names_fcs_request_and_carries_no_metrics_or_role_keys(
+    audit_lines: Any,
+) -> None:
+    """On FC the line's ``request_id`` is the context's, the caller's address
+    is the trigger's, and there is no ``_aws`` member (no CloudWatch there)."""
+    response, _ = call(ticket_request(), fc_context())
+    assert response["statusCode"] == 200
+    (line,) = audit_lines()
+    assert (line["event"], line["request_id"], line["source_ip"]) == (
+        "ticket",
+        "1-6743a1b2-0123456789abcdef",
+        "203.0.113.7",
+    )
+    assert "_aws" not in line
+    assert all(secret not in json.dumps(line) for secret in (CONTEXT_SECRET, CONTEXT_TOKEN))
