@@ -28,6 +28,7 @@
   const MiB = 1024 * 1024;
   const MAX_BATCH_PARTS = 100; // what one /batch call signs at most (signpost's limit)
   const RESIGN_MARGIN_MS = 30 * 1000; // a URL this close to its end is signed anew, not sent
+  const MAX_RESIGNS = 3;
 
   /** Where an answer would say the signed URL ends, from the URL itself (ms since epoch). */
   function urlExpiry(url) {
@@ -187,16 +188,21 @@
     /** Uppy's proposed key, used here only to find the file again. */
     function generateObjectKey(file) {
       const token = file.id;
-      files.set(token, {name: file.name, type: file.type, size: file.size});
+      // Asked again on a retry: keep what the first time learnt (its uploadId).
+      files.set(token, Object.assign(files.get(token) || {}, {name: file.name, type: file.type, size: file.size}));
       return token;
     }
 
     /** An expired part URL: drop the cached URLs and let Uppy go on (it lists the stored parts
-     *  and asks for fresh URLs for the rest). Once per file per expiry. */
+     *  and asks for fresh URLs for the rest), up to MAX_RESIGNS times a file (a clock far off
+     *  would make every fresh URL look expired to the store). */
     function attach(uppy) {
+      const resigned = new Map(); // file ID -> times signed again
       uppy.on("upload-error", function (file, error) {
-        if (!file || !isExpiredUrlError(error)) return;
-        const state = file.s3Multipart;
+        const times = file ? resigned.get(file.id) || 0 : 0;
+        if (!file || !isExpiredUrlError(error) || times >= MAX_RESIGNS) return;
+        resigned.set(file.id, times + 1);
+        const state = (uppy.getFile(file.id) || {}).s3Multipart; // set since the error's copy
         if (state) partUrls.delete(state.uploadId);
         uppy.retryUpload(file.id);
       });
