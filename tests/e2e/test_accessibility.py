@@ -138,3 +138,17 @@ def test_the_uppy_page_takes_a_file_pasted_anywhere(browser: Any, stack: Stack) 
             list(PNG),
         )
         assert page.evaluate("() => uppy.getFiles().map((file) => file.name)") == ["pasted.png"]
+
+
+def test_each_files_controls_on_the_uppy_page_have_distinct_names(
+    browser: Any, stack: Stack, tmp_path: Path
+) -> None:
+    for name in ("one.png", "two.png"):
+        (tmp_path / name).write_bytes(PNG)
+    with new_page(browser, stack.page_url) as page:
+        dashboard_ready(page)
+        picker(page).set_input_files([str(tmp_path / "one.png"), str(tmp_path / "two.png")])
+        names = page.locator(".uppy-Dashboard-Item button").evaluate_all(
+            "(buttons) => buttons.map((b) => b.getAttribute('aria-label') || b.textContent)"
+        )
+        assert sorted(names) == ["Remove one.png", "Remove two.png"]
