@@ -147,6 +147,18 @@ def write(destination: Path, name: str, content: bytes, digests: dict[str, str])
     digests[name] = hashlib.sha256(content).hexdigest()
 
 
+def quiet(folder: Path, *command: str) -> None:
+    """Run ``command`` in ``folder``; its chatter is not ours to show, its failure is."""
+    subprocess.run(
+        command,
+        cwd=folder,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=NPM_SECONDS,
+    )
+
+
 def build_uppy6(destination: Path = UPPY6) -> None:
     """``npm ci`` the pins (no install scripts), bundle ``entry.js`` into an
     IIFE ``window.Uppy``, join the stylesheets and the licences."""
@@ -155,20 +167,23 @@ def build_uppy6(destination: Path = UPPY6) -> None:
         work = Path(temporary)
         for name in ("package.json", "package-lock.json", "entry.js"):
             shutil.copy(BUILD / name, work / name)
-        run = {"cwd": work, "check": True, "stdout": subprocess.DEVNULL, "timeout": NPM_SECONDS}
-        subprocess.run([npm(), "ci", "--ignore-scripts", "--no-audit", "--no-fund"], **run)  # type: ignore[call-overload]
+        quiet(work, npm(), "ci", "--ignore-scripts", "--no-audit", "--no-fund")
         modules = work / "node_modules"
-        esbuild = [str(modules / "esbuild" / "bin" / "esbuild")]
-        if not (modules / "esbuild" / "bin" / "esbuild").exists():
+        esbuild = modules / "esbuild" / "bin" / "esbuild"
+        if not esbuild.exists():
             raise Refused("esbuild was not installed by npm ci.")
         bundle = work / "uppy.min.js"
-        subprocess.run(  # type: ignore[call-overload]
-            [
-                *esbuild, "entry.js", "--bundle", "--minify", "--format=iife",
-                "--global-name=window.Uppy", "--target=es2020", "--legal-comments=eof",
-                f"--outfile={bundle}",
-            ],
-            **{**run, "stderr": subprocess.DEVNULL},
+        quiet(
+            work,
+            str(esbuild),
+            "entry.js",
+            "--bundle",
+            "--minify",
+            "--format=iife",
+            "--global-name=window.Uppy",
+            "--target=es2020",
+            "--legal-comments=eof",
+            f"--outfile={bundle}",
         )
         digests: dict[str, str] = {}
         write(destination, "uppy.min.js", bundle.read_bytes(), digests)

@@ -122,7 +122,7 @@ def test_every_control_on_the_uppy_page_shows_its_focus(browser: Any, stack: Sta
             seen.append(outline)
         assert seen
         for control, style, width in seen:
-            assert style == "solid" and width == "3px", control
+            assert (style, width) == ("solid", "3px"), control
 
 
 def test_the_uppy_page_takes_a_file_pasted_anywhere(browser: Any, stack: Stack) -> None:

@@ -27,7 +27,10 @@ def recorded(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("folder", "names"),
-    [(UPPY6, UPPY6_FILES), *((tarball.destination, list(tarball.files.values())) for tarball in TARBALLS)],
+    [
+        (UPPY6, UPPY6_FILES),
+        *((tarball.destination, list(tarball.files.values())) for tarball in TARBALLS),
+    ],
     ids=["uppy6", "uppy5", "axe-core"],
 )
 def test_the_vendored_files_are_those_recorded_unedited(folder: Path, names: list[str]) -> None:
