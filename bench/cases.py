@@ -14,6 +14,8 @@
   once, outside the timing), and the usual boto3 Chalice app around it;
 * a presigned part URL (multipart, ``UploadPart``): signpost's request
   signers beside botocore's ``generate_presigned_url`` (client made once);
+* a PUT ticket (``UPLOAD_METHOD=put``) beside botocore's presigned
+  ``PutObject`` (``bench/put.py``);
 * the floor: JSON, base64 and the five HMAC-SHA256 of a V4 ticket, nothing else.
 """
 
@@ -251,6 +253,7 @@ def all_cases() -> list[Case]:
 
     from . import seed_sample, usual_app
     from .multipart import multipart_cases
+    from .put import put_cases
 
     v4_ticket, s3_ticket = core_ticket(OSS_V4)(), core_ticket(S3)()
     ticket_sized = v4_ticket.to_dict()
@@ -300,4 +303,5 @@ def all_cases() -> list[Case]:
         Case("part_url_s3", "part URL: S3SigV4RequestSigner.presigned_url", s3_part_url()),
         Case("part_url_botocore", "part URL: botocore generate_presigned_url", botocore_part_url()),
         *multipart_cases(app, botocore_client(), use_env(S3)),
+        *put_cases(app, botocore_client()),
     ]

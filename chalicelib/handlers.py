@@ -77,7 +77,10 @@ def oss_target(oss: OssSettings) -> FormTarget:
 
 @lru_cache(maxsize=4)
 def s3_target(s3: S3Settings) -> FormTarget:
-    return FormTarget(s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region))
+    # POST Object's Content-MD5 field: S3 checks the object against it.
+    return FormTarget(
+        s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region), md5_field="Content-MD5"
+    )
 
 
 def form_target(settings: Settings, env: Env) -> FormTarget:
@@ -111,15 +114,19 @@ def uppy_params(
 ) -> dict[str, Any]:
     """``GET /s3/params``: the ticket of ``POST /upload-tickets``, asked the way
     ``@uppy/aws-s3`` asks (``filename``, ``type``, ``metadata[...]``), with the
-    ``headers`` it reads beside the form."""
+    ``headers`` it reads beside the form. Uppy sends no size: ``size=``, else,
+    for a PUT ticket, which needs one, the page's ``metadata[size]`` (a form
+    ticket ignores ``metadata[...]``, as it always has)."""
     settings = load_settings(env)
     fields: dict[str, Any] = {
         name: value for name, value in query.items() if not name.startswith("metadata[")
     }
+    if settings.upload_method == "put" and "size" not in fields and "metadata[size]" in query:
+        fields["size"] = query["metadata[size]"]
     if "size" in fields and _DIGITS.fullmatch(fields["size"]):
         fields["size"] = int(fields["size"])  # anything else is refused as InvalidSize
     request = check_ticket_request(fields, settings, UPPY_FIELDS)
-    return {**_ticket(request, settings, env, user, clock(), segment()), "headers": {}}
+    return {"headers": {}, **_ticket(request, settings, env, user, clock(), segment())}
 
 
 def _ticket(
@@ -130,7 +137,19 @@ def _ticket(
     now: datetime,
     segment: str,
 ) -> dict[str, Any]:
-    """A checked request's ticket, with the callback fields when one is set."""
+    """A checked request's ticket: a PUT ticket with ``UPLOAD_METHOD=put``,
+    else a form, with the callback fields when one is set."""
+    if settings.upload_method == "put":
+        # OSS documents no way for a presigned PUT to bind the length (its
+        # form's content-length-range does): S3 only.
+        if settings.provider != "s3":
+            raise NotConfigured(
+                "UPLOAD_METHOD", "is put, which needs STORAGE_PROVIDER=s3 (OSS takes post)"
+            )
+        from .put_tickets import issue_put_ticket  # brings the request signers
+
+        put = issue_put_ticket(request, settings, load_s3(env), now=now, segment=segment, user=user)
+        return put.to_dict()
     target = form_target(settings, env)
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
     extra = None

@@ -48,6 +48,15 @@ VARIABLES = (
         "uploads/",
         "the prefix of every object key; ends with `/`",
     ),
+    Variable(
+        "UPLOAD_METHOD",
+        STORAGE,
+        "post",
+        (
+            "how a browser sends one file: `post` (a signed form) or `put` (a presigned PUT "
+            "URL with signed headers, for stores without form uploads; S3 only)"
+        ),
+    ),
     Variable("OSS_BUCKET", OSS, None, "the OSS bucket's name"),
     Variable(
         "OSS_REGION",

@@ -87,6 +87,9 @@ SERVICE_HEADERS: tuple[str, ...] = ("x-oss-storage-class", "x-oss-server-side-en
 # "UploadPart": each part but the last is at least 100 KB; read as 100,000 bytes,
 # the smaller of 100 x 1000 and 100 x 1024 (the page does not say which).
 MIN_PART_SIZE = 100_000
+# PostObject documents no Content-MD5 form field: like any field it does not
+# name, it is not checked.
+MD5_FIELD: str | None = None
 XML_NAMESPACE: str | None = None
 OBJECT_SIZE_HEADER: str | None = None
 

@@ -22,6 +22,7 @@ from .answers import XML, Answer, post_response
 from .bucket import Bucket
 from .conditions import Policy, PolicyViolation
 from .config import DevBucketConfig
+from .digests import check_md5
 from .errors import ServiceError, access_denied, invalid_argument, required
 from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
 from .provider import Provider
@@ -169,6 +170,9 @@ class _PostObject:
         assert self.incoming is not None
         fields = self.fields
         check_size(self.policy, self.incoming.size)
+        md5_field = self.provider.MD5_FIELD
+        if md5_field and md5_field in fields:
+            check_md5(fields[md5_field], self.incoming.md5_hex)
         key = fields["key"]
         content_type = self.provider.content_type(fields, self.part, key)
         self.store.commit(

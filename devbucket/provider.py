@@ -42,6 +42,8 @@ class Provider(Protocol):
     XML_NAMESPACE: str | None
     # The header of CompleteMultipartUpload that states the object's size, if any.
     OBJECT_SIZE_HEADER: str | None
+    # The form field the file's MD5 is checked against (S3's Content-MD5), if any.
+    MD5_FIELD: str | None
 
     def new_upload_id(self) -> str:
         """A multipart upload id, as the service makes them."""
