@@ -146,7 +146,9 @@
         const ticket = await call("GET", "/s3/params", {
           filename: file.name, type: request.contentType || file.type, size: file.size,
         });
-        if (ticket.method === "PUT") return {url: ticket.url, headers: ticket.headers || {}, key: ticket.key};
+        if (ticket.method === "PUT") { // UPLOAD_METHOD=put: Uppy PUTs with the signed headers
+          return {method: "PUT", url: ticket.url, headers: ticket.headers || {}, key: ticket.key};
+        }
         return {url: ticket.url, fields: ticket.fields};
       }
       if (request.method === "POST" && !request.uploadId) { // create: signpost's call

@@ -245,6 +245,27 @@ def test_an_expired_part_url_is_signed_again_and_the_upload_completes(
         assert page.locator("#results .why").count() == 0
 
 
+def test_with_put_tickets_uppy_6_puts_with_the_signed_headers(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """UPLOAD_METHOD=put (S3-compatible stores without form uploads): the
+    helper sends the file's size, and Uppy PUTs with the headers signpost
+    signed, the overwrite guard among them."""
+    small = tmp_path / "put cat.png"
+    small.write_bytes(PNG)
+    root = tmp_path_factory.mktemp("put")
+    with running_stack(root, "s3", UPLOAD_METHOD="put") as put_stack:
+        with new_page(browser, put_stack.page_url) as page:
+            dashboard_ready(page)
+            made = Requests(page, put_stack)
+            (href,) = upload(page, small)
+            assert put_stack.stored(href) == PNG
+            assert made.counted() == Counter({"GET /s3/params": 1, "PUT bucket": 1})
+            (put,) = made.to_bucket()
+            assert put.all_headers()["if-none-match"] == "*"
+            assert put.all_headers()["content-type"] == "image/png"
+
+
 def test_a_name_only_the_api_refuses_is_shown_beside_it_in_the_apis_words(
     browser: Any, stack: Stack, tmp_path: Path
 ) -> None:
