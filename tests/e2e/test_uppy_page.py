@@ -254,16 +254,18 @@ def test_with_put_tickets_uppy_6_puts_with_the_signed_headers(
     small = tmp_path / "put cat.png"
     small.write_bytes(PNG)
     root = tmp_path_factory.mktemp("put")
-    with running_stack(root, "s3", UPLOAD_METHOD="put") as put_stack:
-        with new_page(browser, put_stack.page_url) as page:
-            dashboard_ready(page)
-            made = Requests(page, put_stack)
-            (href,) = upload(page, small)
-            assert put_stack.stored(href) == PNG
-            assert made.counted() == Counter({"GET /s3/params": 1, "PUT bucket": 1})
-            (put,) = made.to_bucket()
-            assert put.all_headers()["if-none-match"] == "*"
-            assert put.all_headers()["content-type"] == "image/png"
+    with (
+        running_stack(root, "s3", UPLOAD_METHOD="put") as put_stack,
+        new_page(browser, put_stack.page_url) as page,
+    ):
+        dashboard_ready(page)
+        made = Requests(page, put_stack)
+        (href,) = upload(page, small)
+        assert put_stack.stored(href) == PNG
+        assert made.counted() == Counter({"GET /s3/params": 1, "PUT bucket": 1})
+        (put,) = made.to_bucket()
+        assert put.all_headers()["if-none-match"] == "*"
+        assert put.all_headers()["content-type"] == "image/png"
 
 
 def test_a_name_only_the_api_refuses_is_shown_beside_it_in_the_apis_words(
