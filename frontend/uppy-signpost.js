@@ -30,7 +30,9 @@
   const RESIGN_MARGIN_MS = 30 * 1000; // a URL this close to its end is signed anew, not sent
   const MAX_RESIGNS = 3;
 
-  /** Where an answer would say the signed URL ends, from the URL itself (ms since epoch). */
+  /** When a signed URL stops working, read from its own query (ms since the epoch; Infinity
+   *  when it does not say). Measured by this browser's clock: one far off the store's makes a
+   *  URL look stale early (one more /batch call per part) or late (the store's answer, below). */
   function urlExpiry(url) {
     const query = new URL(url).searchParams;
     const date = query.get("x-oss-date") || query.get("X-Amz-Date");

@@ -88,6 +88,11 @@ def test_no_serious_problem_opened_uploading_uploaded_and_refused(
         else:
             dashboard_ready(page)
         assert serious(page) == [], "opened"
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(31, 31, 31)") == (scheme == "dark")  # follows the system
+        if not simple:
+            theme = page.locator(".uppy-Dashboard").get_attribute("data-uppy-theme")
+            assert theme == scheme
 
         bucket = HeldBucket(page, stack)
         pick(page, simple, tmp_path / "cat.png")
