@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Lambda artifact: `chalice package`, then the bytecode of every module in
 # its deployment.zip, compiled by the Python its template declares
-# (deploy/bytecode.py says why).
+# (deploy/bytecode.py says why); a SAM template also gets the function URL
+# (deploy/function_url.py). The Terraform flavour stays API Gateway only
+# (docs/deploy.md says why).
 #   usage: deploy/package-aws.sh STAGE OUT_DIR [chalice package options...]
 # e.g. deploy/package-aws.sh prod build/tf --pkg-format terraform
 # CHALICE: the chalice command (default .venv/bin/chalice); PYTHON: any Python
@@ -18,3 +20,6 @@ python="${PYTHON:-.venv/bin/python}"
 rm -rf "$out"
 "$chalice" package --stage "$stage" "$@" "$out"
 "$python" -m deploy.bytecode chalice "$out"
+if [ -f "$out/sam.json" ]; then
+    "$python" -m deploy.function_url "$out/sam.json"
+fi

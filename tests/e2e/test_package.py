@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ import yaml
 from chalicelib.settings import load_oss, load_s3, load_settings
 from chalicelib.variables import VARIABLES
 from deploy.bytecode import interpreter
+from tests.support.artifacts import PACKAGE_AWS, run
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_AWS = ROOT / "deploy" / "package-aws.sh"
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = ("dev", "prod")
 # The secrets, and the key IDs that go with them: an identity comes from the environment.
@@ -73,14 +73,17 @@ def stage_policy(stage: str) -> dict[str, Any]:
     return json.loads((ROOT / ".chalice" / policy_file).read_text())
 
 
-def s_yaml() -> dict[str, Any]:
-    """s.yaml with its ``${vars.name}`` references resolved."""
-    document = yaml.safe_load((ROOT / "s.yaml").read_text())
-    names = document["vars"]
+def s_yaml(**env: str) -> dict[str, Any]:
+    """s.yaml as Serverless Devs reads it with ``env`` as the environment:
+    ``${env('NAME', 'default')}`` (its documented form) then ``${vars.name}``
+    references resolved."""
     text = re.sub(
-        r"\$\{vars\.(\w+)\}", lambda match: names[match[1]], (ROOT / "s.yaml").read_text()
+        r"\$\{env\('(\w+)', '([^']*)'\)\}",
+        lambda match: env.get(match[1], match[2]),
+        (ROOT / "s.yaml").read_text(),
     )
-    return yaml.safe_load(text)
+    names = yaml.safe_load(text)["vars"]
+    return yaml.safe_load(re.sub(r"\$\{vars\.(\w+)\}", lambda match: names[match[1]], text))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -207,17 +210,6 @@ def test_bytecode_step_replaces_a_checkout_pyc_in_the_zip(tmp_path: Path) -> Non
     assert int.from_bytes(header[4:8], "little") == 0b01  # unchecked hash
 
 
-def run(command: list[str], **env: str) -> None:
-    environment = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "CHALICE": str(Path(sys.executable).with_name("chalice")),
-        "PYTHON": sys.executable,
-        **env,
-    }
-    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True, timeout=300)
-
-
 def ask(python: Path, code: str) -> str:
     """What ``code`` prints when ``python`` runs it."""
     return subprocess.run(
@@ -329,9 +321,8 @@ LAMBDA_EVENT = {
 
 
 @pytest.mark.slow
-def test_chalice_package_sam(tmp_path: Path) -> None:
-    out = tmp_path / "sam"
-    run([str(PACKAGE_AWS), "dev", str(out)])
+def test_chalice_package_sam(tmp_path: Path, sam_package: Callable[[str], Path]) -> None:
+    out = sam_package("dev")
     archive = out / "deployment.zip"
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
@@ -349,7 +340,7 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
 
     resources = json.loads((out / "sam.json").read_text())["Resources"]
     function = resources["APIHandler"]["Properties"]
-    assert function["Handler"] == "app.app"
+    assert function["Handler"] == "app.handler"  # 1.0 and 2.0 events (deploy/function_url.py)
     assert function["CodeUri"] == "./deployment.zip"
     assert function["MemorySize"] == CONFIG["lambda_memory_size"]
     assert function["Timeout"] == CONFIG["lambda_timeout"]
