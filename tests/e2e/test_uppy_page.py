@@ -268,6 +268,28 @@ def test_with_put_tickets_uppy_6_puts_with_the_signed_headers(
         assert put.all_headers()["content-type"] == "image/png"
 
 
+def test_a_part_url_near_its_end_is_signed_anew_before_it_is_sent(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The helper reads each cached URL's end from its own query: with
+    EXPIRE_SECONDS=20, within its 30 s margin, every part asks for fresh URLs
+    instead of sending one that may expire on the way."""
+    content = os.urandom(LARGE)
+    (tmp_path / "short.pdf").write_bytes(content)
+    root = tmp_path_factory.mktemp("short")
+    with (
+        running_stack(root, "oss", EXPIRE_SECONDS="20") as short,
+        new_page(browser, short.page_url) as page,
+    ):
+        dashboard_ready(page)
+        made = Requests(page, short)
+        (href,) = upload(page, tmp_path / "short.pdf")
+        assert short.stored(href) == content
+        counted = made.counted()
+        assert counted["GET /s3/multipart/ID/batch"] == 5  # one per part
+        assert counted["PUT bucket"] == 5  # none refused
+
+
 def test_a_name_only_the_api_refuses_is_shown_beside_it_in_the_apis_words(
     browser: Any, stack: Stack, tmp_path: Path
 ) -> None:
