@@ -376,6 +376,30 @@ def test_with_an_api_key_the_page_asks_for_it_plainly_and_sends_it_to_the_api_on
         assert all("authorization" not in r.all_headers() for r in made.to_bucket())
 
 
+def test_a_key_refused_mid_upload_is_asked_for_again_and_retry_then_uploads(
+    browser: Any, guarded: Stack, tmp_path: Path
+) -> None:
+    """401/403 are the refusals a new key can change: the file stays, with Retry."""
+    (tmp_path / "again.png").write_bytes(PNG)
+    with new_page(browser, guarded.page_url) as page:
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Use this key").click()
+        dashboard_ready(page)
+        page.evaluate("() => { headers = {Authorization: 'Bearer revoked-meanwhile'}; }")
+        picker(page).set_input_files([str(tmp_path / "again.png")])
+        page.get_by_role("button", name=re.compile(r"^Upload 1 file$")).click()
+        page.locator("#status", has_text="Enter a valid key, then press Retry.").wait_for()
+        assert page.locator("#results li").count() == 0
+        assert page.evaluate("() => uppy.getFiles().map((file) => file.name)") == ["again.png"]
+
+        page.get_by_role("textbox", name="API key").fill(API_KEY)
+        page.get_by_role("button", name="Use this key").click()
+        page.locator("#credentials").wait_for(state="hidden")
+        page.get_by_role("button", name="Retry").click()
+        href = page.get_by_role("link", name="Download again.png").get_attribute("href")
+        assert guarded.stored(href) == PNG
+
+
 COMPANION_UPLOAD = """async ([api, name, size]) => {
   const {Uppy, AwsS3} = window.Uppy;
   const uppy = new Uppy({id: "companion"}).use(AwsS3, {
