@@ -2,7 +2,7 @@
 # `make lint` and `make typecheck` check style and types (pyproject.toml),
 # `make bench` measures it, `make conformance` runs the tamper matrix against
 # the real bucket your OSS_*/S3_* settings name (docs/conformance.md);
-# `make vendor-uppy` fetches the demo page's Uppy bundle again (frontend/vendor/uppy/).
+# `make vendor-uppy` fetches the pages' Uppy code again (frontend/vendor/) and axe-core (tests/vendor/).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

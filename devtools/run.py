@@ -81,7 +81,12 @@ API_START_SECONDS = 60
 STOP_SECONDS = 5
 RELOAD_POLL_SECONDS = 1.0
 # URL path -> the page it serves, with the API's address filled in.
-PAGES = {"/": "index.html", "/index.html": "index.html", "/simple.html": "simple.html"}
+PAGES = {
+    "/": "index.html",
+    "/index.html": "index.html",
+    "/simple.html": "simple.html",
+    "/uppy5.html": "uppy5.html",
+}
 API_ATTRIBUTE = 'data-api=""'
 # The demo uploads files large enough to go in parts (over 16 MiB) and a 100 MB
 # one; the API's own default (10 MiB) would refuse them.

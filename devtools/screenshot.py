@@ -2,7 +2,8 @@
 
 Starts ``make run`` (``python -m devtools.run``, on free ports, with a
 throwaway dev bucket), opens the page (Uppy's Dashboard) in headless
-Chromium, uploads three pictures, and saves what the browser shows.
+Chromium, uploads three pictures and one whose name the API refuses, and
+saves what the browser shows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCREENSHOT = PROJECT / "docs" / "screenshot.png"
+REFUSED = " leading space.png"  # a name only the API refuses
 # Debian's chromium, as the browser tests drive it (Playwright's own download
 # is not used).
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,6 +87,16 @@ def main() -> int:
                 page.get_by_role("button", name=f"Upload {len(files)} files").click()
                 for path in files:
                     page.get_by_role("link", name=f"Download {path.name}").wait_for()
+                # And one the API refuses, shown in its words beside the file.
+                refused = folder / REFUSED
+                refused.write_bytes(files[0].read_bytes())
+                page.get_by_role("button", name="Done").click()
+                chooser.set_input_files([str(refused)])
+                page.get_by_role("button", name="Upload 1 file").click()
+                page.locator("#results .why").wait_for()
+                page.wait_for_function(
+                    "() => !document.querySelector('.uppy-Informer p')", timeout=15_000
+                )
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
                 browser.close()
         finally:

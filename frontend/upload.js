@@ -233,6 +233,7 @@
 
   global.signpost = {
     upload: upload, rules: rules, check: check, describe: describe, accept: accept, formatSize: formatSize,
+    typeNames: typeNames,
     requestTicket: requestTicket, postToStorage: postToStorage, UploadError: UploadError,
   };
 })(window);

@@ -391,10 +391,12 @@ def test_without_a_reachable_api_the_page_says_what_is_wrong_and_how_to_fix_it(
         server.server_close()
 
 
-def test_an_api_asking_for_credentials_is_explained(browser: Any, stack: Stack) -> None:
+def test_an_api_asking_for_credentials_is_explained_and_no_file_is_taken(
+    browser: Any, stack: Stack, tmp_path: Path
+) -> None:
     """``make run`` with ``AUTH_MODE`` from the shell: the API's 401 reaches
     the page, which says that it sends none, which page does, and how to
-    start without."""
+    start without; and it takes no file, since none could get through."""
     from chalicelib.auth import authenticate
     from chalicelib.errors import MissingCredentials
 
@@ -418,6 +420,11 @@ def test_an_api_asking_for_credentials_is_explained(browser: Any, stack: Stack) 
             "asks for a key or token; or start the API without AUTH_MODE "
             "(env -u AUTH_MODE make run)."
         )
+        assert page.get_by_role("button", name="Choose files").is_disabled()
+        (tmp_path / "cat.png").write_bytes(PNG)
+        page.set_input_files("#files", str(tmp_path / "cat.png"))
+        page.locator("#announce", has_text="No file was taken").wait_for()
+        assert page.locator("#uploads li").count() == 0
 
 
 def test_a_failed_callback_says_the_file_is_stored_but_the_app_was_not_told(

@@ -1,11 +1,13 @@
-"""The demo page, Uppy's Dashboard, in headless Chromium against the real stack.
+"""The Uppy pages in headless Chromium against the real stack: the demo page
+(Uppy 6 with ``uppy-signpost.js``), Uppy 6's ``companionEndpoint`` mode, and
+the Uppy 5 example page (``endpoint`` + ``headers``).
 
-As ``make run`` wires them: the page (``index.html`` with ``data-api``), a dev
-bucket with OSS's or S3's rules, and the API (``chalice local``) with
-``MAX_UPLOAD_BYTES`` raised for the demo. A small file goes in one form POST
-with a ticket, a 25 MiB one in 5 MiB parts; each is stored byte for byte, and
-the requests the browser made say which way it went. One browser for the
-module; each test gets a fresh context.
+As ``make run`` wires them: the page (with ``data-api``), a dev bucket with
+OSS's or S3's rules, and the API (``chalice local``) with ``MAX_UPLOAD_BYTES``
+raised for the demo. A small file goes in one form POST with a ticket, a
+25 MiB one in 5 MiB parts; each is stored byte for byte, and the requests the
+browser made say which way it went. One browser for the module; each test
+gets a fresh context.
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ class Stack:
     @property
     def page_url(self) -> str:
         return f"{self.origin}/"
+
+    @property
+    def uppy5_url(self) -> str:
+        return f"{self.origin}/uppy5.html"
+
+    @property
+    def provider(self) -> str:
+        return str(self.bucket.server.config.provider)
 
     def stored(self, href: str) -> bytes:
         """The object a Download link points at, as the dev bucket holds it."""
@@ -113,6 +123,7 @@ class Requests:
 
     ROUTES = (
         (re.compile(r"/s3/multipart/[^/]+/complete"), "/s3/multipart/ID/complete"),
+        (re.compile(r"/s3/multipart/[^/]+/batch"), "/s3/multipart/ID/batch"),
         (re.compile(r"/s3/multipart/[^/]+/\d+"), "/s3/multipart/ID/N"),
         (re.compile(r"/s3/multipart/[^/]+"), "/s3/multipart/ID"),
     )
@@ -146,6 +157,23 @@ class Requests:
         return [request for request in self.seen if request.url.startswith(self.stack.bucket.url)]
 
 
+REFUSED_NAME = " leading-space.png"  # a name only the API refuses
+REFUSAL = "The filename cannot start or end with whitespace."
+
+
+def expired_answer(provider: str) -> tuple[str, dict[str, str]]:
+    """What each store documents for an expired presigned URL: OSS V4, error
+    code (EC) 0002-00000236 with AccessDenied and no fixed text; S3,
+    AccessDenied "Request has expired"."""
+    if provider == "oss":
+        body = (
+            "<Code>AccessDenied</Code><Message>Invalid signing date in Authorization header."
+            "</Message><EC>0002-00000236</EC>"
+        )
+        return body, {"x-oss-ec": "0002-00000236"}
+    return "<Code>AccessDenied</Code><Message>Request has expired</Message>", {}
+
+
 def test_a_small_file_goes_in_one_form_post_and_a_large_one_in_parts(
     browser: Any, stack: Stack, tmp_path: Path
 ) -> None:
@@ -162,30 +190,27 @@ def test_a_small_file_goes_in_one_form_post_and_a_large_one_in_parts(
         made.seen.clear()
         (href,) = upload(page, large)
         assert stack.stored(href) == large.read_bytes()
+        # Four calls to the API: signpost creates, signs the parts at once, lists, completes.
         assert made.counted() == Counter(
             {
                 "POST /s3/multipart": 1,
-                "GET /s3/multipart/ID/N": 5,
+                "GET /s3/multipart/ID/batch": 1,
                 "PUT bucket": 5,
+                "GET /s3/multipart/ID": 1,
                 "POST /s3/multipart/ID/complete": 1,
             }
         )
-        assert page.locator(".uppy-Dashboard-Item-errorMessage").count() == 0
+        assert page.locator("#results .why").count() == 0
+        assert page.locator("#results").inner_text().count("Uploaded.") == 2
 
 
 def test_an_expired_part_url_is_signed_again_and_the_upload_completes(
     browser: Any, stack: Stack, tmp_path: Path
 ) -> None:
-    """Uppy 5.1.0 asks for a new part URL only when the answer holds S3's
-    exact "Request has expired"; OSS ends it with a period, and Uppy would
-    give up and abort the whole upload. The bucket's first answer to part 2
-    is replaced by its provider's own words for an expired URL."""
-    words = {"oss": "Request has expired.", "s3": "Request has expired"}
-    expired = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-        f"<Message>{words[stack.bucket.server.config.provider]}</Message>"
-        "<RequestId>1</RequestId><HostId>signpost-dev</HostId></Error>"
-    )
+    """The bucket's first answer to part 2 is its provider's documented answer
+    for an expired URL: the page asks signpost for fresh part URLs and goes on
+    from the parts already stored; nothing is aborted."""
+    words, headers = expired_answer(stack.provider)
     refused: list[str] = []
 
     def expire_once(route: Any) -> None:
@@ -194,10 +219,11 @@ def test_an_expired_part_url_is_signed_again_and_the_upload_completes(
             refused.append(route.request.url)
             route.fulfill(
                 status=403,
-                body=expired,
+                body=f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{words}</Error>',
                 headers={
                     "Content-Type": "application/xml",
                     "Access-Control-Allow-Origin": stack.origin,
+                    **headers,
                 },
             )
         else:
@@ -213,9 +239,74 @@ def test_an_expired_part_url_is_signed_again_and_the_upload_completes(
         assert refused
         assert stack.stored(href) == content
         counted = made.counted()
-        assert counted["GET /s3/multipart/ID/N"] == 6  # part 2 signed again
+        assert counted["GET /s3/multipart/ID/batch"] == 2  # signed again
         assert counted["PUT bucket"] == 6
         assert counted["DELETE /s3/multipart/ID"] == 0  # not aborted
+        assert page.locator("#results .why").count() == 0
+
+
+def test_with_put_tickets_uppy_6_puts_with_the_signed_headers(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """UPLOAD_METHOD=put (S3-compatible stores without form uploads): the
+    helper sends the file's size, and Uppy PUTs with the headers signpost
+    signed, the overwrite guard among them."""
+    small = tmp_path / "put cat.png"
+    small.write_bytes(PNG)
+    root = tmp_path_factory.mktemp("put")
+    with (
+        running_stack(root, "s3", UPLOAD_METHOD="put") as put_stack,
+        new_page(browser, put_stack.page_url) as page,
+    ):
+        dashboard_ready(page)
+        made = Requests(page, put_stack)
+        (href,) = upload(page, small)
+        assert put_stack.stored(href) == PNG
+        assert made.counted() == Counter({"GET /s3/params": 1, "PUT bucket": 1})
+        (put,) = made.to_bucket()
+        assert put.all_headers()["if-none-match"] == "*"
+        assert put.all_headers()["content-type"] == "image/png"
+
+
+def test_a_part_url_near_its_end_is_signed_anew_before_it_is_sent(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The helper reads each cached URL's end from its own query: with
+    EXPIRE_SECONDS=20, within its 30 s margin, every part asks for fresh URLs
+    instead of sending one that may expire on the way."""
+    content = os.urandom(LARGE)
+    (tmp_path / "short.pdf").write_bytes(content)
+    root = tmp_path_factory.mktemp("short")
+    with (
+        running_stack(root, "oss", EXPIRE_SECONDS="20") as short,
+        new_page(browser, short.page_url) as page,
+    ):
+        dashboard_ready(page)
+        made = Requests(page, short)
+        (href,) = upload(page, tmp_path / "short.pdf")
+        assert short.stored(href) == content
+        counted = made.counted()
+        assert counted["GET /s3/multipart/ID/batch"] == 5  # one per part
+        assert counted["PUT bucket"] == 5  # none refused
+
+
+def test_a_name_only_the_api_refuses_is_shown_beside_it_in_the_apis_words(
+    browser: Any, stack: Stack, tmp_path: Path
+) -> None:
+    (tmp_path / REFUSED_NAME).write_bytes(PNG)
+    with new_page(browser, stack.page_url) as page:
+        dashboard_ready(page)
+        picker(page).set_input_files([str(tmp_path / REFUSED_NAME)])
+        page.get_by_role("button", name=re.compile(r"^Upload 1 file$")).click()
+        row = page.locator("#results li", has_text=REFUSAL)
+        row.wait_for()
+        assert row.locator(".name").inner_text() == REFUSED_NAME
+        assert row.locator(".why").inner_text() == f"Not uploaded: {REFUSAL}"
+        announced = page.locator("#announce").text_content()
+        assert announced == f"{REFUSED_NAME}: Not uploaded: {REFUSAL}"
+        # It cannot succeed: no Retry; the Dashboard is free for the next file.
+        assert page.evaluate("() => uppy.getFiles().length") == 0
+        assert page.get_by_role("button", name=re.compile("Retry")).count() == 0
 
 
 def test_the_dashboard_takes_only_what_the_rules_allow_and_asks_the_api_nothing(
@@ -234,7 +325,7 @@ def test_the_dashboard_takes_only_what_the_rules_allow_and_asks_the_api_nothing(
             [str(tmp_path / "notes.txt"), str(tmp_path / "mislabelled.exe")]
         )
         informer = page.locator(".uppy-Informer", has_text="You can only upload").first
-        assert informer.inner_text().startswith("You can only upload: image/png, image/jpeg")
+        assert informer.inner_text().startswith("You can only upload PNG, JPEG, GIF, WebP or PDF.")
         assert page.locator(".uppy-Dashboard-Item").count() == 0
         assert made.to_api() == []
 
@@ -249,29 +340,30 @@ def test_the_page_ignores_an_api_named_in_its_address(browser: Any, stack: Stack
         assert not [r.url for r in made.seen if r.url.startswith(elsewhere)]
 
 
-def test_with_an_api_key_the_page_asks_for_it_and_sends_it_to_the_api_only(
+def test_with_an_api_key_the_page_asks_for_it_plainly_and_sends_it_to_the_api_only(
     browser: Any, guarded: Stack, tmp_path: Path
 ) -> None:
     small, large = tmp_path / "key.png", tmp_path / "key.pdf"
     small.write_bytes(PNG)
     large.write_bytes(os.urandom(17 * MiB))  # four parts
     with new_page(browser, guarded.page_url) as page:
-        status = page.locator("#status.problem")
-        status.wait_for()
-        assert status.inner_text() == (
-            "Send your credentials as 'Authorization: Bearer <token>'. "
-            "Enter an API key or token below."
-        )
-        token = page.get_by_label("API key or token")
+        page.get_by_text("This upload service needs an API key.").wait_for()
+        assert page.locator("#status.problem").count() == 0  # no red before anything failed
+        token = page.get_by_label("API key")
+        assert page.evaluate("() => document.activeElement.id") == "token"
         token.fill("a-wrong-key")
-        page.get_by_role("button", name="Use it").click()
+        page.get_by_role("button", name="Use this key").click()
         page.locator("#status", has_text="The API key is not valid.").wait_for()
         assert page.locator(".uppy-Dashboard").count() == 0
+        assert page.evaluate("() => document.activeElement.id") == "token"
 
         token.fill(API_KEY)
-        page.get_by_role("button", name="Use it").click()
+        page.get_by_role("button", name="Use this key").click()
         dashboard_ready(page)
         assert page.locator("#credentials").is_hidden()
+        # Focus is kept in reach: on the Dashboard's browse button, not lost to the page.
+        focused = page.evaluate("() => document.activeElement.className").split()
+        assert "uppy-Dashboard-browse" in focused
         made = Requests(page, guarded)
         hrefs = upload(page, small, large)
         assert [guarded.stored(href) for href in hrefs] == [PNG, large.read_bytes()]
@@ -282,3 +374,87 @@ def test_with_an_api_key_the_page_asks_for_it_and_sends_it_to_the_api_only(
             f"Bearer {API_KEY}"
         }
         assert all("authorization" not in r.all_headers() for r in made.to_bucket())
+
+
+def test_a_key_refused_mid_upload_is_asked_for_again_and_retry_then_uploads(
+    browser: Any, guarded: Stack, tmp_path: Path
+) -> None:
+    """401/403 are the refusals a new key can change: the file stays, with Retry."""
+    (tmp_path / "again.png").write_bytes(PNG)
+    with new_page(browser, guarded.page_url) as page:
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Use this key").click()
+        dashboard_ready(page)
+        page.evaluate("() => { headers = {Authorization: 'Bearer revoked-meanwhile'}; }")
+        picker(page).set_input_files([str(tmp_path / "again.png")])
+        page.get_by_role("button", name=re.compile(r"^Upload 1 file$")).click()
+        page.locator("#status", has_text="Enter a valid key, then press Retry.").wait_for()
+        assert page.locator("#results li").count() == 0
+        assert page.evaluate("() => uppy.getFiles().map((file) => file.name)") == ["again.png"]
+
+        page.get_by_role("textbox", name="API key").fill(API_KEY)
+        page.get_by_role("button", name="Use this key").click()
+        page.locator("#credentials").wait_for(state="hidden")
+        page.get_by_role("button", name="Retry").click()
+        href = page.get_by_role("link", name="Download again.png").get_attribute("href")
+        assert guarded.stored(href) == PNG
+
+
+COMPANION_UPLOAD = """async ([api, name, size]) => {
+  const {Uppy, AwsS3} = window.Uppy;
+  const uppy = new Uppy({id: "companion"}).use(AwsS3, {
+    companionEndpoint: api, shouldUseMultipart: (file) => file.size > 16 * 1024 * 1024,
+  });
+  const bytes = new Uint8Array(size).map((_, i) => (i * 7) % 251);
+  uppy.addFile({name: name, type: "application/pdf", data: new Blob([bytes])});
+  const result = await uppy.upload();
+  return {
+    done: result.successful.map((file) => file.response.uploadURL),
+    failed: result.failed.map((file) => String(file.error)),
+  };
+}"""
+
+
+def test_uppy_6_in_companion_mode_uploads_through_the_same_routes(
+    browser: Any, stack: Stack
+) -> None:
+    """``companionEndpoint``: no code of the page's own, no custom header (so
+    AUTH_MODE=none only); a small file by one form POST, a large one in parts."""
+    size = 17 * MiB
+    expected = bytes((i * 7) % 251 for i in range(size))
+    with new_page(browser, stack.page_url) as page:
+        dashboard_ready(page)
+        made = Requests(page, stack)
+        for name, length in (("companion.pdf", 1000), ("companion-parts.pdf", size)):
+            answer = page.evaluate(COMPANION_UPLOAD, [stack.api_url, name, length])
+            assert answer["failed"] == []
+            (href,) = answer["done"]
+            assert stack.stored(href) == expected[:length]
+        counted = made.counted()
+        assert counted["GET /s3/params"] == 1
+        assert counted["POST /s3/multipart"] == 1
+        assert counted["POST /s3/multipart/ID/complete"] == 1
+
+
+def test_uppy_5_with_endpoint_still_uploads_and_shows_a_refusals_text(
+    browser: Any, stack: Stack, tmp_path: Path
+) -> None:
+    """The Uppy 5 example page: ``endpoint`` + ``headers``, one part URL per
+    call as Uppy 5 asks; a refusal reaches Uppy as the API's top-level
+    ``message``."""
+    small, large = tmp_path / "five.png", tmp_path / "five.pdf"
+    small.write_bytes(PNG)
+    large.write_bytes(os.urandom(LARGE))
+    (tmp_path / REFUSED_NAME).write_bytes(PNG)
+    with new_page(browser, stack.uppy5_url) as page:
+        dashboard_ready(page)
+        made = Requests(page, stack)
+        hrefs = upload(page, small, large)
+        assert [stack.stored(href) for href in hrefs] == [PNG, large.read_bytes()]
+        assert made.counted()["GET /s3/multipart/ID/N"] == 5
+
+        page.get_by_role("button", name="Done").click()
+        picker(page).set_input_files([str(tmp_path / REFUSED_NAME)])
+        page.get_by_role("button", name=re.compile(r"^Upload 1 file$")).click()
+        page.wait_for_function("() => uppy.getFiles().every((file) => file.error)")
+        assert page.evaluate("() => uppy.getFiles().map((file) => file.error)") == [REFUSAL]
