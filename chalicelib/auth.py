@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .environment import Env
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
@@ -109,7 +110,7 @@ def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
 
     from .jwt_rs256 import DECODER
 
-    key: RsaPublicKey | str | None
+    key: Any  # PyJWT's annotation names only cryptography's key types, not ours
     algorithms: tuple[str, ...]
     if auth.jwks_url:
         key, algorithms = jwks.key(jwks_kid(bearer), auth.jwks_url), JWKS_ALGORITHMS

@@ -182,7 +182,7 @@ def load_public_key(url: str) -> RsaPublicKey:
     except Unreachable as failure:
         raise CallbackRefused(f"public key fetch failed: {failure.error}") from None
     except InvalidKey as error:
-        raise CallbackRefused(f"public key is not an RSA PEM public key we accept: {error}") from None
+        raise CallbackRefused(f"public key is not one we accept: {error}") from None
 
 
 def _remember(entries: dict[str, Any], url: str, value: Any) -> None:
