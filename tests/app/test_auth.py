@@ -11,8 +11,11 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -687,3 +690,51 @@ def test_no_5xx_and_no_signature_without_valid_auth(
     if not valid:
         assert response.status_code in (401, 403), response.body
         assert_nothing_signed(response)
+
+
+# --- Without cryptography, as deployed -----------------------------------------
+
+WITHOUT_CRYPTOGRAPHY = """
+import json, sys
+sys.modules["cryptography"] = None  # as in the deployment zip: not installed
+import jwt
+from chalicelib import auth
+from chalicelib.settings import AuthSettings
+
+assert not jwt.algorithms.has_crypto
+hs256, rs256, forged, jwks = json.loads(sys.stdin.read())
+auth.fetch_jwks = lambda url: auth.parse_jwks(jwks.encode())
+secret = AuthSettings(mode="jwt", jwt_secret=%(secret)r)
+keys = AuthSettings(mode="jwt", jwks_url=%(url)r)
+subjects = [auth.jwt_subject(hs256, secret, auth.JwksCache()),
+            auth.jwt_subject(rs256, keys, auth.JwksCache())]
+try:
+    auth.jwt_subject(forged, keys, auth.JwksCache())
+except auth.AccessDenied as refusal:
+    subjects.append(refusal.message)
+loaded = [name for name, module in sys.modules.items() if "cryptography" in name and module]
+print(json.dumps([subjects, loaded]))
+"""
+
+
+def test_hs256_and_rs256_work_without_cryptography() -> None:
+    """The deployment zip has no ``cryptography``: PyJWT still checks HS256
+    with its own HMAC, and RS256 goes through our verifier."""
+    program = WITHOUT_CRYPTOGRAPHY % {"secret": SECRET, "url": JWKS_URL}
+    tokens = [
+        make_token(SECRET, "HS256", kid=None, sub="hs"),
+        make_token(sub="rs"),
+        make_token(OTHER_RSA_KEY, sub="forged"),
+        json.dumps(key_set(public_jwk(RSA_KEY, "k1"))),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        input=json.dumps(tokens),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    subjects, loaded = json.loads(done.stdout)
+    assert subjects == ["hs", "rs", "The token's signature, algorithm or claims are not valid."]
+    assert loaded == []
