@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The Lambda artifact: `chalice package`, then the bytecode of every module in
-# its deployment.zip, compiled by the Python its template declares
+# The Lambda artifact: `chalice package`, then pure-Python wheels for any
+# project that came compiled (deploy/purepython.py: no native code, so it runs
+# on x86_64 and arm64), then the bytecode of every module in its
+# deployment.zip, compiled by the Python its template declares
 # (deploy/bytecode.py says why).
 #   usage: deploy/package-aws.sh STAGE OUT_DIR [chalice package options...]
 # e.g. deploy/package-aws.sh prod build/tf --pkg-format terraform
@@ -17,4 +19,5 @@ python="${PYTHON:-.venv/bin/python}"
 
 rm -rf "$out"
 "$chalice" package --stage "$stage" "$@" "$out"
+"$python" -m deploy.purepython "$out"
 "$python" -m deploy.bytecode chalice "$out"
