@@ -18,6 +18,7 @@ from chalicelib.auth import authenticate
 from chalicelib.cors import cors_headers
 from chalicelib.environment import current_env
 from chalicelib.errors import NotConfigured, SignpostError, error_body
+from chalicelib.http_events import lambda_handler
 from chalicelib.settings import load_allowed_origins
 
 app = Chalice(app_name="signpost")
@@ -28,6 +29,8 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types = []
 
 JSON_BODIES = ["application/json", "text/plain"]
+# Lambda's handler: API Gateway's events (payload 1.0) and the function URL's (2.0).
+handler = lambda_handler(app)
 
 
 def refusal(error: SignpostError) -> Response:
@@ -139,7 +142,7 @@ def create_multipart() -> Response:
     )
 
 
-# batch and complete before {partNumber}: fc.py matches routes in this order.
+# batch and complete before {partNumber}: chalicelib.http_events matches routes in this order.
 @app.route("/s3/multipart/{uploadId}/batch", methods=["GET", "OPTIONS"])
 def sign_parts(uploadId: str) -> Response:
     return answer(lambda: multipart().sign_batch(uploadId, query(), current_env(), user=caller()))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploy one stage to AWS in one command: `chalice package` with bytecode
-# (deploy/package-aws.sh), then CloudFormation.
+# Deploy one stage to AWS in one command: `chalice package` with bytecode and
+# the function URL (deploy/package-aws.sh), then CloudFormation; prints
+# `FunctionUrl URL` and `EndpointURL URL`.
 # CloudFormation keeps the deployment's state, so a CI runner needs no
 # .chalice/deployed/ (which `chalice deploy` would leave on the runner).
 #   usage: deploy/aws.sh dev|prod
@@ -19,5 +20,8 @@ aws cloudformation package --template-file "$out/sam.json" \
     --output-template-file "$out/packaged.yaml"
 aws cloudformation deploy --template-file "$out/packaged.yaml" --stack-name "$stack" \
     --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
-aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text
+# Both URLs, one a line: the function URL (what frontends call), then API Gateway's.
+for output in FunctionUrl EndpointURL; do
+    echo "$output $(aws cloudformation describe-stacks --stack-name "$stack" \
+        --query "Stacks[0].Outputs[?OutputKey=='$output'].OutputValue" --output text)"
+done

@@ -3,7 +3,9 @@
 # project that came compiled (deploy/purepython.py: no native code, so it runs
 # on x86_64 and arm64), then the bytecode of every module in its
 # deployment.zip, compiled by the Python its template declares
-# (deploy/bytecode.py says why).
+# (deploy/bytecode.py says why); a SAM template also gets the function URL
+# (deploy/function_url.py). The Terraform flavour stays API Gateway only
+# (docs/deploy.md says why).
 #   usage: deploy/package-aws.sh STAGE OUT_DIR [chalice package options...]
 # e.g. deploy/package-aws.sh prod build/tf --pkg-format terraform
 # CHALICE: the chalice command (default .venv/bin/chalice); PYTHON: any Python
@@ -21,3 +23,6 @@ rm -rf "$out"
 "$chalice" package --stage "$stage" "$@" "$out"
 "$python" -m deploy.purepython "$out"
 "$python" -m deploy.bytecode chalice "$out"
+if [ -f "$out/sam.json" ]; then
+    "$python" -m deploy.function_url "$out/sam.json"
+fi

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -351,3 +352,23 @@ def test_an_upload_id_is_routed_and_decoded_once_as_on_api_gateway(upload_id: st
     query = dict(parse_qsl(urlsplit(body["url"]).query))
     assert query["uploadId"] == upload_id
     assert query["partNumber"] == "2"
+
+
+def without_request_context(event: dict[str, Any]) -> None:
+    del event["requestContext"]
+
+
+def with_a_body_that_is_not_base64(event: dict[str, Any]) -> None:
+    event.update(isBase64Encoded=True, body="%%% not base64 %%%")
+
+
+@pytest.mark.parametrize("change", [without_request_context, with_a_body_that_is_not_base64])
+def test_a_malformed_event_is_a_400_in_the_error_shape(change: Callable[..., None]) -> None:
+    """Issue 22, item 4: these were 500s (a KeyError, a binascii.Error)."""
+    event = json.loads(ticket_request())
+    change(event)
+    response, body = call(json.dumps(event).encode(), fc_context())
+    assert response["statusCode"] == 400
+    assert body["error"]["code"] == "InvalidRequest"
+    assert body["message"] == body["error"]["message"]
+    assert response["headers"]["Cache-Control"] == "no-store"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from chalicelib.settings import load_oss, load_s3, load_settings
 from chalicelib.variables import VARIABLES
 from deploy.bytecode import interpreter
 from deploy.purepython import NativeCode, make_pure
+from tests.support.artifacts import PACKAGE_AWS, run
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_AWS = ROOT / "deploy" / "package-aws.sh"
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 STAGES = ("dev", "prod")
 # The secrets, and the key IDs that go with them: an identity comes from the environment.
@@ -208,17 +208,6 @@ def test_bytecode_step_replaces_a_checkout_pyc_in_the_zip(tmp_path: Path) -> Non
     assert int.from_bytes(header[4:8], "little") == 0b01  # unchecked hash
 
 
-def run(command: list[str], **env: str) -> None:
-    environment = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "CHALICE": str(Path(sys.executable).with_name("chalice")),
-        "PYTHON": sys.executable,
-        **env,
-    }
-    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True, timeout=300)
-
-
 def ask(python: Path, code: str) -> str:
     """What ``code`` prints when ``python`` runs it."""
     return subprocess.run(
@@ -330,9 +319,8 @@ LAMBDA_EVENT = {
 
 
 @pytest.mark.slow
-def test_chalice_package_sam(tmp_path: Path) -> None:
-    out = tmp_path / "sam"
-    run([str(PACKAGE_AWS), "dev", str(out)])
+def test_chalice_package_sam(tmp_path: Path, sam_package: Callable[[str], Path]) -> None:
+    out = sam_package("dev")
     archive = out / "deployment.zip"
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
@@ -353,7 +341,7 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
 
     resources = json.loads((out / "sam.json").read_text())["Resources"]
     function = resources["APIHandler"]["Properties"]
-    assert function["Handler"] == "app.app"
+    assert function["Handler"] == "app.handler"  # 1.0 and 2.0 events (deploy/function_url.py)
     assert function["CodeUri"] == "./deployment.zip"
     assert function["MemorySize"] == CONFIG["lambda_memory_size"]
     assert function["Timeout"] == CONFIG["lambda_timeout"]
@@ -383,15 +371,15 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
-def test_the_template_may_declare_either_architecture(tmp_path: Path, architecture: str) -> None:
+def test_the_template_may_declare_either_architecture(
+    sam_package: Callable[[str], Path], tmp_path: Path, architecture: str
+) -> None:
     """The zip holds no native code, so the function may run on either of
     Lambda's CPUs: the SAM template declaring it passes cfn-lint (which
     refuses, for one, an ``Architectures`` that is not a list)."""
-    out = tmp_path / "sam"
-    run([str(PACKAGE_AWS), "prod", str(out)])
-    template = json.loads((out / "sam.json").read_text())
+    template = json.loads((sam_package("prod") / "sam.json").read_text())
     template["Resources"]["APIHandler"]["Properties"]["Architectures"] = [architecture]
-    declared = out / f"sam-{architecture}.json"
+    declared = tmp_path / f"sam-{architecture}.json"
     declared.write_text(json.dumps(template))
     lint = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), str(declared)],
