@@ -5,7 +5,7 @@ caller's key segment, or ``None`` when the mode has no per-user prefix, or
 raises the refusal. PyJWT and requests are imported inside the functions
 that use them, so importing the app stays cheap. RS256 is verified in pure
 Python (:mod:`chalicelib.rsa_verify`, plugged into PyJWT by
-:mod:`chalicelib.jwt_rs256`), so no native code and no ``cryptography``.
+:mod:`chalicelib.pyjwt`), so no native code and no ``cryptography``.
 """
 
 from __future__ import annotations
@@ -106,9 +106,7 @@ def check_api_key(bearer: str, keys: tuple[str, ...]) -> None:
 
 def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
     """The ``sub`` of a JWT that passes every check ``auth`` asks for."""
-    import jwt
-
-    from .jwt_rs256 import DECODER
+    from .pyjwt import DECODER, jwt
 
     key: Any  # PyJWT's annotation names only cryptography's key types, not ours
     algorithms: tuple[str, ...]
@@ -140,7 +138,7 @@ def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
 
 def jwks_kid(bearer: str) -> str:
     """The ``kid`` of a JWT meant for the JWKS keys, checked before any fetch."""
-    import jwt
+    from .pyjwt import jwt
 
     try:
         header = jwt.get_unverified_header(bearer)
@@ -157,7 +155,7 @@ def jwks_kid(bearer: str) -> str:
 
 def _jwt_refusal(error: Exception) -> str:
     """What a person should know about a refused token; never its content."""
-    import jwt
+    from .pyjwt import jwt
 
     if isinstance(error, jwt.ExpiredSignatureError):
         return "The token has expired."

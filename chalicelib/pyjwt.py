@@ -1,16 +1,31 @@
-"""RS256 for PyJWT without ``cryptography``: :mod:`chalicelib.rsa_verify` as an
-algorithm in PyJWT's own registry, so PyJWT still parses the token and checks
-the header and claims, and HS256 stays PyJWT's.
+"""PyJWT as signpost uses it: RS256 without ``cryptography``, and without
+PyJWT's JWKS client. Imported only when a token is checked (it imports PyJWT);
+everything here that needs PyJWT takes it from this module.
 
-Imported only when a token is checked: it imports PyJWT.
+* RS256 is :mod:`chalicelib.rsa_verify` as an algorithm in PyJWT's own
+  registry, so PyJWT still parses the token and checks the header and
+  claims, and HS256 stays PyJWT's.
+* PyJWT's package imports its JWKS client (``jwt.jwks_client``), and with it
+  ``urllib.request``, ``http.client``, ``email`` and ``ssl``: about 17 ms of
+  CPU on a cold start (bench/RESULTS.md), paid even for HS256. signpost
+  reads key sets itself (:mod:`chalicelib.fetch`: bounded, no redirects), so
+  an empty module stands in for the client, unless PyJWT was imported
+  before (then it is left as it is). ``jwt.PyJWKClient`` is ``None`` here.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import types
 from typing import Any, Literal, NoReturn, overload
 
-import jwt
+if "jwt" not in sys.modules:
+    _STAND_IN = types.ModuleType("jwt.jwks_client", "Not loaded: see chalicelib/pyjwt.py.")
+    _STAND_IN.PyJWKClient = None  # type: ignore[attr-defined]
+    sys.modules["jwt.jwks_client"] = _STAND_IN
+
+import jwt as jwt  # re-exported: auth takes PyJWT from here
 from jwt.algorithms import Algorithm
 from jwt.types import JWKDict
 
