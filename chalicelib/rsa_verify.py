@@ -24,8 +24,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 HashName = Literal["sha256", "md5"]
 
@@ -54,22 +53,30 @@ class InvalidKey(ValueError):
     """Not an RSA public key we accept; the message says why (no key material)."""
 
 
-@dataclass(frozen=True)
-class RsaPublicKey:
-    """A checked RSA public key: modulus ``n`` and public exponent ``e``."""
-
+class _Numbers(NamedTuple):
     n: int
     e: int
 
-    def __post_init__(self) -> None:
-        if not MIN_MODULUS_BITS <= self.n.bit_length() <= MAX_MODULUS_BITS:
+
+class RsaPublicKey(_Numbers):
+    """A checked RSA public key: modulus ``n`` and public exponent ``e``.
+
+    A NamedTuple, not a dataclass: ``dataclasses`` imports ``inspect``, ``ast``
+    and ``dis``, which the app's import otherwise never loads.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, n: int, e: int) -> RsaPublicKey:
+        if not MIN_MODULUS_BITS <= n.bit_length() <= MAX_MODULUS_BITS:
             raise InvalidKey(
                 f"the modulus must be {MIN_MODULUS_BITS} to {MAX_MODULUS_BITS} bits long"
             )
-        if self.n % 2 == 0:
+        if n % 2 == 0:
             raise InvalidKey("the modulus is even")
-        if not MIN_EXPONENT <= self.e < EXPONENT_LIMIT or self.e % 2 == 0:
+        if not MIN_EXPONENT <= e < EXPONENT_LIMIT or e % 2 == 0:
             raise InvalidKey("the public exponent must be odd, at least 3 and below 2**32")
+        return super().__new__(cls, n, e)
 
     @property
     def bits(self) -> int:
