@@ -34,8 +34,10 @@ DIGEST_INFO_PREFIX: dict[str, bytes] = {
     "md5": bytes.fromhex("3020300c06082a864886f70d020505000410"),
 }
 
-# 1024 bits: the smallest modulus in use here (OSS's callback key is the only
-# short one we accept; JWT keys must also pass PyJWT's 2048-bit minimum). It
+# 1024 bits: NIST SP 800-131A (rev. 2, table 2) still allows verifying
+# signatures made with 1024- to 2047-bit keys ("legacy use"), and OSS's
+# Callback page names no size for its key, so the callback takes 1024 and up;
+# JWT keys must also pass PyJWT's 2048-bit minimum (chalicelib/pyjwt.py). It
 # also leaves room for the encoding: k >= tLen + 11 (RFC 8017 9.2 step 3)
 # holds for every DigestInfo above, so no "message too short" case exists.
 MIN_MODULUS_BITS = 1024
