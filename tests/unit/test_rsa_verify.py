@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -301,3 +302,31 @@ def test_the_refusal_never_carries_key_material() -> None:
     with pytest.raises(InvalidKey) as refusal:
         rsa_verify.from_jwk(jwk)
     assert "x" * 20 not in str(refusal.value)
+
+
+members = st.one_of(st.text(), st.integers(), st.none(), st.lists(st.text(), max_size=2))
+base64url_text = st.text(alphabet=string.ascii_letters + string.digits + "-_=")
+
+
+@given(
+    st.fixed_dictionaries(
+        {"kty": st.sampled_from(["RSA", "EC", "oct"]) | members},
+        optional={"n": base64url_text | members, "e": base64url_text | members, "d": members},
+    )
+)
+def test_any_jwk_is_a_key_or_an_invalid_key(jwk: dict[str, Any]) -> None:
+    """Nothing a key set holds makes the reader raise anything but InvalidKey."""
+    try:
+        key = rsa_verify.from_jwk(jwk)
+    except InvalidKey:
+        return
+    assert key.n.bit_length() >= rsa_verify.MIN_MODULUS_BITS
+
+
+@given(st.binary(max_size=600) | st.builds(lambda b: der_of(private_key(1024))[:b], st.integers()))
+def test_any_bytes_are_a_key_or_an_invalid_key(data: bytes) -> None:
+    for read in (rsa_verify.from_spki_der, rsa_verify.from_pem):
+        try:
+            read(data)
+        except InvalidKey:
+            continue
