@@ -14,8 +14,8 @@ BODY = json.dumps({"filename": FILENAME, "content_type": CONTENT_TYPE, "size": S
 ORIGIN = "https://app.example.com"
 OSS_SECRET = "bench-oss-secret-Zq8vY2pL0xN4wB7k"
 
-# Every variable the cases need; ``STORAGE_PROVIDER`` and
-# ``OSS_SIGNATURE_VERSION`` are set per case.
+# Every variable the cases need; ``STORAGE_PROVIDER``, ``OSS_SIGNATURE_VERSION``
+# and ``UPLOAD_METHOD`` are set per case (a case's settings replace the last one's).
 ENV = {
     "OSS_ACCESS_KEY_ID": "LTAIbenchkeyid",
     "OSS_ACCESS_KEY_SECRET": OSS_SECRET,
@@ -26,6 +26,7 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "AKIABENCHKEYID000000",
     "AWS_SECRET_ACCESS_KEY": "bench-aws-secret-Zq8vY2pL0xN4wB7k",
     "CORS_ALLOW_ORIGIN": ORIGIN,
+    "UPLOAD_METHOD": "post",
 }
 OSS_V4 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v4"}
 OSS_V1 = {**ENV, "STORAGE_PROVIDER": "oss", "OSS_SIGNATURE_VERSION": "v1"}

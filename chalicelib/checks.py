@@ -6,8 +6,10 @@ it; tests parametrize over these functions directly.
 
 from __future__ import annotations
 
+import binascii
 import json
 import unicodedata
+from base64 import b64decode, b64encode
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
@@ -25,6 +27,7 @@ from .errors import (
 from .settings import Settings
 
 MAX_FILENAME_BYTES = 255
+MD5_BASE64_LENGTH = 24  # base64 of MD5's 16 bytes, padded
 MAX_OBJECT_KEY_BYTES = 1023  # OSS's and S3's limit on an object key, UTF-8
 # Cc: control characters; Cf: bidi overrides and invisible formatting;
 # Cs: lone surrogates, which JSON can carry but UTF-8 cannot encode.
@@ -35,22 +38,25 @@ class RequestFields(NamedTuple):
     """What a kind of request calls its fields: a ticket's own names, or Uppy's.
 
     ``ignored`` fields are accepted and not read; any other is ``UnknownField``.
+    ``content_md5`` is None where a request cannot carry a digest (Uppy's).
     """
 
     filename: str = "filename"
     content_type: str = "content_type"
     size: str = "size"
     ignored: tuple[str, ...] = ()
+    content_md5: str | None = "content_md5"
 
     @property
     def known(self) -> tuple[str, ...]:
-        return (self.filename, self.content_type, self.size, *self.ignored)
+        md5 = (self.content_md5,) if self.content_md5 else ()
+        return (self.filename, self.content_type, self.size, *md5, *self.ignored)
 
 
 TICKET_FIELDS = RequestFields()
 # What @uppy/aws-s3 sends (GET /s3/params, POST /s3/multipart): the file's
 # meta in ``metadata``, which signpost does not store.
-UPPY_FIELDS = RequestFields(content_type="type", ignored=("metadata",))
+UPPY_FIELDS = RequestFields(content_type="type", ignored=("metadata",), content_md5=None)
 
 
 class TicketRequest(NamedTuple):
@@ -59,6 +65,7 @@ class TicketRequest(NamedTuple):
     filename: str
     content_type: str
     size: int | None
+    content_md5: str | None = None  # base64 of the file's MD5, as Content-MD5 carries it
 
 
 def parse_body(body: bytes | str | None) -> dict[str, Any]:
@@ -137,6 +144,24 @@ def check_size(size: object, max_upload_bytes: int) -> int:
     return size
 
 
+def check_content_md5(content_md5: object) -> str:
+    """A ``Content-MD5`` value: the base64 of 16 bytes, 24 characters, as
+    RFC 1864 writes it (canonical padding, no other spelling of the same bytes)."""
+    message = (
+        "content_md5 must be the base64 of the file's 16-byte MD5 digest: "
+        f"{MD5_BASE64_LENGTH} characters, such as 1B2M2Y8AsgTpgAmY7PhCfg==."
+    )
+    if not isinstance(content_md5, str) or len(content_md5) != MD5_BASE64_LENGTH:
+        raise InvalidRequest(message)
+    try:
+        digest = b64decode(content_md5, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(message) from None
+    if len(digest) != 16 or b64encode(digest).decode("ascii") != content_md5:
+        raise InvalidRequest(message)
+    return content_md5
+
+
 def check_ticket_request(
     body: Mapping[str, Any], settings: Settings, fields: RequestFields = TICKET_FIELDS
 ) -> TicketRequest:
@@ -160,6 +185,11 @@ def check_ticket_request(
         size=(
             check_size(body[fields.size], settings.max_upload_bytes)
             if fields.size in body
+            else None
+        ),
+        content_md5=(
+            check_content_md5(body[fields.content_md5])
+            if fields.content_md5 and fields.content_md5 in body
             else None
         ),
     )

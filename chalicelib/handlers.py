@@ -8,7 +8,6 @@ defaults unless a caller passes its own.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,10 +15,12 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from . import audit
 from .checks import UPPY_FIELDS, TicketRequest, check_ticket_request, parse_body
 from .content_types import extensions_by_type
 from .environment import Env
 from .errors import AccessDenied, NotConfigured, NotFound
+from .policy import iso8601
 from .settings import (
     OssSettings,
     S3Settings,
@@ -36,8 +37,6 @@ from .tickets import FormTarget, issue_ticket, legacy_signature, ticket_expiry
 
 Clock = Callable[[], datetime]
 SegmentSource = Callable[[], str]  # a key's random segment
-
-log = logging.getLogger("signpost.callback")
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
@@ -77,7 +76,10 @@ def oss_target(oss: OssSettings) -> FormTarget:
 
 @lru_cache(maxsize=4)
 def s3_target(s3: S3Settings) -> FormTarget:
-    return FormTarget(s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region))
+    # POST Object's Content-MD5 field: S3 checks the object against it.
+    return FormTarget(
+        s3.url, s3.bucket, S3SigV4Signer(s3.credentials, s3.region), md5_field="Content-MD5"
+    )
 
 
 def form_target(settings: Settings, env: Env) -> FormTarget:
@@ -111,15 +113,19 @@ def uppy_params(
 ) -> dict[str, Any]:
     """``GET /s3/params``: the ticket of ``POST /upload-tickets``, asked the way
     ``@uppy/aws-s3`` asks (``filename``, ``type``, ``metadata[...]``), with the
-    ``headers`` it reads beside the form."""
+    ``headers`` it reads beside the form. Uppy sends no size: ``size=``, else,
+    for a PUT ticket, which needs one, the page's ``metadata[size]`` (a form
+    ticket ignores ``metadata[...]``, as it always has)."""
     settings = load_settings(env)
     fields: dict[str, Any] = {
         name: value for name, value in query.items() if not name.startswith("metadata[")
     }
+    if settings.upload_method == "put" and "size" not in fields and "metadata[size]" in query:
+        fields["size"] = query["metadata[size]"]
     if "size" in fields and _DIGITS.fullmatch(fields["size"]):
         fields["size"] = int(fields["size"])  # anything else is refused as InvalidSize
     request = check_ticket_request(fields, settings, UPPY_FIELDS)
-    return {**_ticket(request, settings, env, user, clock(), segment()), "headers": {}}
+    return {"headers": {}, **_ticket(request, settings, env, user, clock(), segment())}
 
 
 def _ticket(
@@ -130,7 +136,22 @@ def _ticket(
     now: datetime,
     segment: str,
 ) -> dict[str, Any]:
-    """A checked request's ticket, with the callback fields when one is set."""
+    """A checked request's ticket: a PUT ticket with ``UPLOAD_METHOD=put``,
+    else a form, with the callback fields when one is set."""
+    if settings.upload_method == "put":
+        # OSS documents no way for a presigned PUT to bind the length (its
+        # form's content-length-range does): S3 only.
+        if settings.provider != "s3":
+            raise NotConfigured(
+                "UPLOAD_METHOD", "is put, which needs STORAGE_PROVIDER=s3 (OSS takes post)"
+            )
+        from .put_tickets import issue_put_ticket  # brings the request signers
+
+        s3 = load_s3(env)
+        put = issue_put_ticket(request, settings, s3, now=now, segment=segment, user=user)
+        answer = put.to_dict()
+        audit_ticket(request, settings, s3.bucket, answer)
+        return answer
     target = form_target(settings, env)
     callback_url = load_callback_url(env) if settings.provider == "oss" else None
     extra = None
@@ -141,7 +162,31 @@ def _ticket(
     ticket = issue_ticket(
         request, settings, target, now=now, segment=segment, user=user, extra_fields=extra
     )
-    return ticket.to_dict()
+    answer = ticket.to_dict()
+    audit_ticket(request, settings, target.bucket, answer)
+    return answer
+
+
+def audit_ticket(
+    request: TicketRequest, settings: Settings, bucket: str, answer: Mapping[str, Any]
+) -> None:
+    """The ticket's audit facts: who may store what where, until when, under
+    which policy for a form (its SHA-256: the policy itself is never logged;
+    a PUT ticket has none, and its signed URL is never logged either)."""
+    form = answer.get("fields")
+    policy = {"policy_sha256": audit.policy_sha256(form["policy"])} if form else {}
+    audit.decided(
+        "ticket",
+        provider=settings.provider,
+        bucket=bucket,
+        key=answer["key"],
+        filename=request.filename,
+        content_type=request.content_type,
+        size=request.size,
+        max_size=answer["max_size"],
+        expires_at=answer["expires_at"],
+        **policy,
+    )
 
 
 def upload_rules(env: Env) -> dict[str, Any]:
@@ -178,15 +223,32 @@ def legacy_policy(
     user = caller()
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
-    return legacy_signature(settings, target, now=clock(), segment=segment(), user=user)
+    answer = legacy_signature(settings, target, now=clock(), segment=segment(), user=user)
+    audit.decided(
+        "ticket",
+        provider="oss",
+        bucket=target.bucket,
+        key=answer["dir"],  # a prefix: this route's caller names the key under it
+        policy_sha256=audit.policy_sha256(answer["policy"]),
+    )
+    return answer
+
+
+def _moment(seconds: int) -> str | None:
+    """Unix seconds as ``expires_at`` is written; ``None`` past what a date can hold."""
+    try:
+        return iso8601(datetime.fromtimestamp(seconds, timezone.utc))
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def oss_callback(
     headers: Mapping[str, str], body: bytes | str, env: Env, *, clock: Clock = utc_now
 ) -> dict[str, Any]:
-    """``POST /oss-callback``: log the upload OSS reports, once its signature holds.
+    """``POST /oss-callback``: the upload OSS reports, once its signature holds,
+    goes to the audit line.
 
-    A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
+    A refusal's reason goes to the audit line; the caller learns only ``AccessDenied``.
     """
     from .callback import CallbackRefused, verify_callback  # this route's own module
 
@@ -198,7 +260,17 @@ def oss_callback(
     try:
         report = verify_callback(headers, raw, callback_url, dev_prefixes, clock().timestamp())
     except CallbackRefused as refusal:
-        log.warning("callback refused: %s", refusal.reason)
+        audit.note(reason=refusal.reason)  # for the refusal's audit line, not the caller
         raise AccessDenied("The callback could not be verified.") from None
-    log.info(report.log_line())
+    audit.decided(
+        "callback",
+        provider="oss",
+        bucket=report.bucket,
+        key=report.key,
+        filename=report.filename,
+        content_type=report.mime_type,
+        size=report.size,
+        etag=report.etag,
+        expires_at=_moment(report.expires),
+    )
     return report.answer()

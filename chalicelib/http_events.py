@@ -28,7 +28,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from . import audit
+from .environment import current_env
 from .errors import InvalidRequest, NotFound, SignpostError
+from .settings import on_lambda
 
 Answer = dict[str, Any]
 
@@ -64,9 +67,9 @@ def answer_event(event: Any, app: RoutedApp, context: Any) -> Answer:
         if found is None:
             routes = ", ".join(sorted(app.routes))
             raise NotFound(f"There is nothing at this path. The API serves {routes}.")
-        return platform_response(app(proxy_event(request, *found), context))
     except SignpostError as error:
-        return refusal(error)
+        return refusal(error, context)
+    return platform_response(app(proxy_event(request, *found), context))
 
 
 def match_route(path: str, routes: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
@@ -195,8 +198,11 @@ def platform_response(answer: Mapping[str, Any]) -> Answer:
     }
 
 
-def refusal(error: SignpostError) -> Answer:
-    """A refusal of the adapter's own, in the app's error shape."""
+def refusal(error: SignpostError, context: Any) -> Answer:
+    """A refusal of the adapter's own, in the app's error shape, with its
+    audit line (the app's edge never sees this request)."""
+    audit.begin(context, None, None)
+    audit.finish(error.status, (error.code, error.message), on_lambda(current_env()))
     return {
         "statusCode": error.status,
         "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},

@@ -23,6 +23,7 @@ PROVIDERS = ("oss", "s3")
 AUTH_MODES = ("none", "api-key", "jwt")
 OSS_SIGNATURE_VERSIONS = ("v4", "v1")
 SWITCH = ("on", "off")
+UPLOAD_METHODS = ("post", "put")
 POST_OBJECT_LIMIT = 5 * 1024**3  # PostObject accepts at most 5 GiB
 # The largest multipart object signpost allows: S3's documented limit when it was
 # 5 TiB (now 48.8 TiB); OSS's is 48.8 TB (10,000 parts of 5 GB).
@@ -56,6 +57,7 @@ class Settings(NamedTuple):
     expire_seconds: int
     max_upload_bytes: int
     allowed_content_types: tuple[str, ...]  # in the configured order, without repeats
+    upload_method: str = "post"  # "put": presigned PUT tickets (S3 only)
 
 
 class AuthSettings(NamedTuple):
@@ -110,6 +112,7 @@ def load_settings(env: Env) -> Settings:
         expire_seconds=integer(env, "EXPIRE_SECONDS", 1, 3600),
         max_upload_bytes=integer(env, "MAX_UPLOAD_BYTES", 1, MULTIPART_OBJECT_LIMIT),
         allowed_content_types=_content_types(env),
+        upload_method=choice(env, "UPLOAD_METHOD", UPLOAD_METHODS),
     )
 
 
@@ -153,6 +156,13 @@ def legacy_route_on(env: Env) -> bool:
     binds only a key prefix, so whoever may ask can store any type (``x.html``
     as ``text/html``) with no ``Content-Disposition``."""
     return choice(env, "LEGACY_ROUTE", SWITCH) == "on"
+
+
+def on_lambda(env: Env) -> bool:
+    """Whether the function runs on Lambda, which sets ``AWS_LAMBDA_FUNCTION_NAME``
+    for every function: there its logs reach CloudWatch, which reads the
+    audit lines' metrics. Function Compute and a local run do not set it."""
+    return get(env, "AWS_LAMBDA_FUNCTION_NAME") is not None
 
 
 def _credentials(env: Env, key_id: str, secret: str, session_token: str) -> Credentials:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .checks import TicketRequest
-from .errors import EntityTooLarge
+from .errors import EntityTooLarge, InvalidRequest
 from .keys import content_disposition, key_prefix, object_key
 from .policy import (
     Condition,
@@ -36,6 +36,8 @@ class FormTarget(NamedTuple):
     a ticket sends and binds each of them to the requested type. OSS needs
     two: it stores ``x-oss-content-type`` first, then the file part's own
     ``Content-Type`` header, and only then the ``Content-Type`` field.
+    ``md5_field`` is the form field the storage checks the file's MD5
+    against (S3's ``Content-MD5``); None where its form has none (OSS).
     """
 
     url: str
@@ -43,20 +45,29 @@ class FormTarget(NamedTuple):
     signer: PostSigner
     fixed_fields: Mapping[str, str] = MappingProxyType({})
     type_fields: tuple[str, ...] = ("Content-Type",)
+    md5_field: str | None = None
 
 
 class Ticket(NamedTuple):
+    """A form ticket (its ``fields``), or with ``headers`` a PUT ticket
+    (:mod:`.put_tickets`: the headers its URL signs, and no fields)."""
+
     url: str
     fields: dict[str, str]
     key: str
     expires_at: datetime
     max_size: int
+    headers: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        sent: dict[str, Any] = (
+            {"method": "POST", "fields": self.fields}
+            if self.headers is None
+            else {"method": "PUT", "headers": self.headers}
+        )
         return {
             "url": self.url,
-            "method": "POST",
-            "fields": self.fields,
+            **sent,
             "key": self.key,
             "expires_at": iso8601(self.expires_at),
             "max_size": self.max_size,
@@ -71,6 +82,28 @@ def ticket_expiry(now: datetime, settings: Settings) -> datetime:
 def single_request_limit(settings: Settings) -> int:
     """What one form upload may carry: ``MAX_UPLOAD_BYTES``, at most 5 GiB (PostObject)."""
     return min(settings.max_upload_bytes, POST_OBJECT_LIMIT)
+
+
+def check_single_request(request: TicketRequest) -> None:
+    """One request (a form or a PUT) carries at most 5 GiB: a larger declared
+    size goes in parts."""
+    if request.size and request.size > POST_OBJECT_LIMIT:
+        raise EntityTooLarge(
+            f"One upload request carries at most {POST_OBJECT_LIMIT} bytes (5 GiB): "
+            "send a larger file in parts, with a multipart upload (POST /s3/multipart)."
+        )
+
+
+def md5_fields(request: TicketRequest, target: FormTarget) -> dict[str, str]:
+    """The form field that makes the storage check the file's MD5, when one was given."""
+    if request.content_md5 is None:
+        return {}
+    if target.md5_field is None:
+        raise InvalidRequest(
+            "OSS's PostObject has no Content-MD5 form field, so the storage cannot check "
+            "content_md5: leave content_md5 out."
+        )
+    return {target.md5_field: request.content_md5}
 
 
 def sign_form(
@@ -114,11 +147,7 @@ def issue_ticket(
     whatever ``MAX_UPLOAD_BYTES`` allows: a larger declared size is refused,
     and an undeclared one is capped there.
     """
-    if request.size and request.size > POST_OBJECT_LIMIT:
-        raise EntityTooLarge(
-            f"One upload request carries at most {POST_OBJECT_LIMIT} bytes (5 GiB): "
-            "send a larger file in parts, with a multipart upload (POST /s3/multipart)."
-        )
+    check_single_request(request)
     key = object_key(settings.upload_dir, user, segment, request.filename)
     low, high = (
         (request.size, request.size) if request.size else (1, single_request_limit(settings))
@@ -127,6 +156,7 @@ def issue_ticket(
         "key": key,
         **dict.fromkeys(target.type_fields, request.content_type),
         "Content-Disposition": content_disposition(request.filename),
+        **md5_fields(request, target),
         **target.fixed_fields,
         **(extra_fields or {}),
         "success_action_status": SUCCESS_STATUS,

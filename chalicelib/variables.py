@@ -22,7 +22,8 @@ AUTH = "auth"
 CORS = "cors"
 CALLBACK = "callback"
 LEGACY = "legacy"
-GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, LEGACY)
+PLATFORM = "platform"
+GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, LEGACY, PLATFORM)
 
 
 class Variable(NamedTuple):
@@ -47,6 +48,15 @@ VARIABLES = (
         STORAGE,
         "uploads/",
         "the prefix of every object key; ends with `/`",
+    ),
+    Variable(
+        "UPLOAD_METHOD",
+        STORAGE,
+        "post",
+        (
+            "how a browser sends one file: `post` (a signed form) or `put` (a presigned PUT "
+            "URL with signed headers, for stores without form uploads; S3 only)"
+        ),
     ),
     Variable("OSS_BUCKET", OSS, None, "the OSS bucket's name"),
     Variable(
@@ -195,6 +205,12 @@ VARIABLES = (
         LEGACY,
         "off",
         "`on` serves `GET /get_post_signature_for_oss_upload`; `off` answers it 404",
+    ),
+    Variable(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        PLATFORM,
+        None,
+        "set by Lambda, not by you: where set, the audit lines carry CloudWatch metrics (EMF)",
     ),
 )
 

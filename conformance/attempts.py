@@ -76,9 +76,21 @@ class Attempt:
 
     # -- forms
 
-    def ticket(self) -> Ticket:
-        body = json.dumps({"filename": FILENAME, "content_type": "image/png", "size": len(PNG)})
-        ticket = upload_ticket(body, self._settings, clock=self._clock)
+    def ticket(self, content_md5: str | None = None) -> Ticket:
+        return self._ticket(self._settings, content_md5)
+
+    def put_ticket(self, content_md5: str | None) -> Ticket:
+        return self._ticket({**self._settings, "UPLOAD_METHOD": "put"}, content_md5)
+
+    def _ticket(self, settings: Mapping[str, str], content_md5: str | None) -> Ticket:
+        body: dict[str, object] = {
+            "filename": FILENAME,
+            "content_type": "image/png",
+            "size": len(PNG),
+        }
+        if content_md5 is not None:
+            body["content_md5"] = content_md5
+        ticket = upload_ticket(json.dumps(body), settings, clock=self._clock)
         self.keys.append(str(ticket["key"]))
         return ticket
 
@@ -111,8 +123,11 @@ class Attempt:
         )
         return str(signed["url"])
 
-    def put(self, url: str, content: bytes) -> Answer:
-        return answer_of(requests.put(url, data=content, timeout=TIMEOUT))
+    def put(
+        self, url: str, content: bytes, headers: Mapping[str, str] = MappingProxyType({})
+    ) -> Answer:
+        sent = dict(headers)
+        return answer_of(requests.put(url, data=content, headers=sent, timeout=TIMEOUT))
 
     def put_part(self, upload: Upload, number: int, content: bytes) -> tuple[int, str]:
         response = requests.put(self.part_url(upload, number), data=content, timeout=TIMEOUT)

@@ -17,6 +17,7 @@ permissive to the uploader, and a real bucket tells us which it is).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -31,6 +32,10 @@ EITHER = "either"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
+
+# The PNG's Content-MD5, and bytes of its length with another digest (the last bit flipped).
+PNG_MD5 = base64.b64encode(hashlib.md5(PNG).digest()).decode()
+FLIPPED_PNG = PNG[:-1] + bytes([PNG[-1] ^ 1])
 
 Ticket = Mapping[str, Any]  # as POST /upload-tickets answers it
 
@@ -102,8 +107,11 @@ class Uploader(Protocol):
     @property
     def provider(self) -> str: ...
 
-    def ticket(self) -> Ticket:
-        """``POST /upload-tickets`` for :data:`PNG`."""
+    def ticket(self, content_md5: str | None = None) -> Ticket:
+        """``POST /upload-tickets`` for :data:`PNG` (with ``content_md5`` if given)."""
+
+    def put_ticket(self, content_md5: str | None) -> Ticket:
+        """``POST /upload-tickets`` for :data:`PNG` with ``UPLOAD_METHOD=put``."""
 
     def post(self, url: str, form: Form) -> Answer:
         """The browser's form ``POST``."""
@@ -114,8 +122,8 @@ class Uploader(Protocol):
     def part_url(self, upload: Upload, number: int) -> str:
         """``GET /s3/multipart/{uploadId}/{number}``: the URL the function signs."""
 
-    def put(self, url: str, content: bytes) -> Answer:
-        """The browser's part ``PUT``."""
+    def put(self, url: str, content: bytes, headers: Mapping[str, str] = ...) -> Answer:
+        """The browser's ``PUT`` of a part (no headers) or of a PUT ticket's file."""
 
     def put_part(self, upload: Upload, number: int, content: bytes) -> tuple[int, str]:
         """A part put to the URL the function signs: its number and ``ETag``."""
@@ -162,6 +170,11 @@ class Case(NamedTuple):
     other_keys: Callable[[str], tuple[str, ...]] = lambda key: ()
     # An upload in parts: run on the targets that sign multipart requests (not OSS V1).
     multipart: bool = False
+
+    def runs_on(self, provider: str, multipart: bool) -> bool:
+        """Whether the case runs on a target: one of its providers (PUT tickets and
+        ``content_md5`` forms are S3's alone), signing multipart if it needs that."""
+        return provider in self.expected and (multipart or not self.multipart)
 
 
 # -- forms --------------------------------------------------------------------
@@ -270,6 +283,51 @@ def repeated(name: str, value: Callable[[Ticket], str]) -> Tries:
     return posting(lambda provider, ticket: [Form((*_as_issued(ticket), (name, value(ticket))))])
 
 
+# -- PUT tickets (UPLOAD_METHOD=put) and content_md5 -------------------------
+
+
+def put_as(
+    *,
+    content: bytes = PNG,
+    headers: Callable[[Mapping[str, str]], Mapping[str, str]] = dict,
+    url: Callable[[Ticket], str] = lambda ticket: str(ticket["url"]),
+    content_md5: str | None = PNG_MD5,
+    again: bytes | None = None,
+) -> Tries:
+    """A PUT ticket for :data:`PNG`, then a ``PUT`` of ``content`` to ``url(ticket)``
+    with ``headers(ticket's headers)``; ``again``: a second ``PUT`` of those bytes."""
+
+    def tries(uploader: Uploader) -> Answer:
+        ticket = uploader.put_ticket(content_md5)
+        sent, target = headers(ticket["headers"]), url(ticket)
+        answer = uploader.put(target, content, sent)
+        if again is not None:
+            answer = uploader.put(target, again, sent)
+        return answer
+
+    return tries
+
+
+def tampered_url(ticket: Ticket) -> str:
+    """The ticket's URL with one hex digit of its signature changed."""
+    url = str(ticket["url"])
+    return url[:-1] + ("1" if url[-1] != "1" else "2")
+
+
+def moved_url(ticket: Ticket) -> str:
+    return moved(str(ticket["url"]), str(ticket["key"]), beside(str(ticket["key"])))
+
+
+def posted_with_md5(content: bytes) -> Tries:
+    """A form ticket for :data:`PNG` with its ``content_md5``; ``content`` posted."""
+
+    def tries(uploader: Uploader) -> Answer:
+        ticket = uploader.ticket(PNG_MD5)
+        return uploader.post(str(ticket["url"]), Form(_as_issued(ticket), content))
+
+    return tries
+
+
 # -- uploads in parts ---------------------------------------------------------
 
 MiB = 1024 * 1024
@@ -330,6 +388,17 @@ S3_EXTRA_FIELDS = "AWS POST Policy: every form field must appear in the conditio
 OSS_UNCHECKED = "OSS PostObject: fields the policy does not name are not checked"
 PART_SIGNATURE = "OSS 0002-00000201, 0002-00000040; AWS query authentication, error responses"
 NO_SUCH_UPLOAD = "OSS 0017-00000244; AWS UploadPart, ListParts, AbortMultipartUpload"
+PUT_SIGNATURE = "AWS query authentication: each signed header as signed; error responses"
+S3_MD5 = "AWS PutObject / POST Object: Content-MD5 checked; error responses (BadDigest)"
+S3_CONDITIONAL = "AWS conditional writes: If-None-Match: * on an existing key"
+S3_UNSIGNED = "AWS query authentication: x-amz-* headers sent must be signed"
+
+
+def s3_only(outcome: str, *codes: str, source: str) -> dict[str, Expected]:
+    """A case S3 alone runs: signpost signs no OSS PUT, and OSS forms take no Content-MD5."""
+    return {"s3": Expected(outcome, codes, source)}
+
+
 # A callback OSS cannot reach: it would answer 203 CallbackFailed and keep the object.
 UNREACHABLE_CALLBACK = base64.b64encode(
     json.dumps({"callbackUrl": "http://127.0.0.1:9/", "callbackBody": "bucket=${bucket}"}).encode()
@@ -477,5 +546,58 @@ CASES: tuple[Case, ...] = (
         completion_over_the_limit,
         Ticketing({"MAX_UPLOAD_BYTES": str(LIMIT)}),
         multipart=True,
+    ),
+    Case("PUT: good", s3_only(STORED, source="the PUT ticket as issued"), put_as()),
+    Case(
+        "PUT: other type",
+        s3_only(REFUSED, "SignatureDoesNotMatch", source=PUT_SIGNATURE),
+        put_as(headers=lambda sent: {**sent, "Content-Type": "text/html"}),
+    ),
+    Case(
+        "PUT: other length",
+        s3_only(REFUSED, "SignatureDoesNotMatch", source=PUT_SIGNATURE),
+        put_as(content=PNG + b"\0", content_md5=None),
+    ),
+    Case(
+        "PUT: flipped MD5",
+        s3_only(REFUSED, "BadDigest", source=S3_MD5),
+        put_as(content=FLIPPED_PNG),
+    ),
+    Case(
+        "PUT: overwrite",
+        s3_only(REFUSED, "PreconditionFailed", source=S3_CONDITIONAL),
+        put_as(content_md5=None, again=FLIPPED_PNG),
+    ),
+    Case(
+        "PUT: expired",
+        s3_only(REFUSED, "AccessDenied", source="AWS query authentication: X-Amz-Expires"),
+        put_as(),
+        Ticketing({"EXPIRE_SECONDS": "1"}, backdate=30),
+    ),
+    Case(
+        "PUT: tampered URL",
+        s3_only(REFUSED, "SignatureDoesNotMatch", source=PUT_SIGNATURE),
+        put_as(url=tampered_url),
+    ),
+    Case(
+        "PUT: other key",
+        s3_only(REFUSED, "SignatureDoesNotMatch", source=PUT_SIGNATURE),
+        put_as(url=moved_url),
+        other_keys=and_beside,
+    ),
+    Case(
+        "PUT: + unsigned x-amz-acl",
+        s3_only(REFUSED, "AccessDenied", source=S3_UNSIGNED),
+        put_as(headers=lambda sent: {**sent, "x-amz-acl": "public-read"}),
+    ),
+    Case(
+        "content_md5 form",
+        s3_only(STORED, source="AWS POST Object: the Content-MD5 field"),
+        posted_with_md5(PNG),
+    ),
+    Case(
+        "content_md5 form, other bytes",
+        s3_only(REFUSED, "BadDigest", source=S3_MD5),
+        posted_with_md5(FLIPPED_PNG),
     ),
 )

@@ -47,8 +47,8 @@ class Report(NamedTuple):
 
 
 def cases_for(target: Target, cases: Sequence[Case] = CASES) -> list[Case]:
-    """The cases that run on ``target``: the multipart ones where it signs them."""
-    return [case for case in cases if target.multipart or not case.multipart]
+    """The cases that run on ``target``: its provider's, the multipart ones where it signs them."""
+    return [case for case in cases if case.runs_on(target.provider, target.multipart)]
 
 
 def run_case(target: Target, case: Case) -> tuple[Row, list[Leftover]]:

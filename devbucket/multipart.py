@@ -38,7 +38,8 @@ from .errors import ServiceError, invalid_argument, malformed_xml, no_such_uploa
 from .forms import Readable
 from .postobject import object_headers, storage_refusal
 from .provider import Provider
-from .signatures import UNSIGNED_PAYLOAD, Request, RestScheme, digest_mismatch
+from .received import CHUNK, received, too_large
+from .signatures import Request
 from .store import AlreadyExists, InvalidKey, ObjectStore
 from .uploads import Part, Upload, Uploads
 
@@ -46,13 +47,6 @@ MAX_PART_NUMBER = 10000  # both services: part numbers 1 to 10000
 MAX_PART_SIZE = 5 * 1024**3  # both services: a part is at most 5 GB
 MAX_OBJECT_SIZE = 48_800 * 1024**3  # S3's 48.8 TiB (OSS: 48.8 TB), far above any test
 MAX_LIST_PARTS = 1000  # both services: one ListParts answer holds at most 1000 parts
-CHUNK = 1024 * 1024  # how much of a part is read at a time
-
-
-def _too_large() -> ServiceError:
-    return ServiceError(
-        400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
-    )
 
 
 # -- request bodies -----------------------------------------------------------
@@ -144,6 +138,10 @@ def initiate(
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
     except InvalidKey as error:
         raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+    if provider.OVERWRITE_CHECKED_AT_INITIATION:
+        refusal = provider.overwrite_refusal(request.headers)
+        if refusal is not None and store.get(key) is not None:
+            raise refusal
     content_type = request.headers.get("content-type") or provider.default_type(key)
     uploads.start(upload_id, key, content_type, object_headers(provider, request.headers))
     document = xml_document(
@@ -172,24 +170,8 @@ def upload_part(
             {"ArgumentName": "partNumber", "ArgumentValue": value},
         )
     upload = _upload_of(uploads, request)
-    length = int(request.headers["content-length"])
-    if length > MAX_PART_SIZE:
-        raise _too_large()
-    incoming = store.receive(MAX_PART_SIZE, _too_large)
+    incoming = received(provider, store, request, body, MAX_PART_SIZE)
     try:
-        while chunk := body.read(CHUNK):
-            incoming.write(chunk)
-        if incoming.size != length:
-            raise ServiceError(
-                400,
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length "
-                "HTTP header.",
-            )
-        scheme: RestScheme = provider.REST
-        declared = request.headers.get(scheme.payload_header, UNSIGNED_PAYLOAD)
-        if declared != UNSIGNED_PAYLOAD and declared != incoming.sha256_hex:
-            raise digest_mismatch(scheme)
         part = uploads.put_part(upload, int(value), incoming, now)
     except FileNotFoundError:
         raise no_such_upload() from None
@@ -244,7 +226,9 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
     """The parts the completion list names, each as uploaded and big enough."""
     listed = completion_list(body)
     numbers = [number for number, _ in listed]
-    if any(later <= earlier for earlier, later in pairwise(numbers)):
+    # Both services document "ascending" only: a number repeated is not out
+    # of order (the permissive reading), and names its part once.
+    if any(later < earlier for earlier, later in pairwise(numbers)):
         raise ServiceError(
             400,
             "InvalidPartOrder",
@@ -252,7 +236,7 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
             "in order by part number.",
         )
     stored = {part.number: part for part in upload_parts}
-    chosen = []
+    chosen: list[Part] = []
     for number, etag in listed:
         part = stored.get(number)
         if part is None or _unquoted(etag) != _unquoted(provider.etag(part.md5_hex)):
@@ -264,7 +248,8 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
                 "part's entity tag.",
                 {"PartNumber": str(number), "ETag": etag},
             )
-        chosen.append(part)
+        if not chosen or chosen[-1] is not part:
+            chosen.append(part)
     for part in chosen[:-1]:
         if part.size < provider.MIN_PART_SIZE:
             raise ServiceError(
@@ -311,7 +296,7 @@ def complete(
     refusal = provider.overwrite_refusal(request.headers)
     if refusal is not None and store.get(upload.key) is not None:
         raise refusal
-    incoming = store.receive(MAX_OBJECT_SIZE, _too_large)
+    incoming = store.receive(MAX_OBJECT_SIZE, too_large)
     try:
         for part in parts:
             with part.path.open("rb") as source:

@@ -22,6 +22,7 @@ from .answers import XML, Answer, post_response
 from .bucket import Bucket
 from .conditions import Policy, PolicyViolation
 from .config import DevBucketConfig
+from .digests import check_md5
 from .errors import ServiceError, access_denied, invalid_argument, required
 from .forms import FilePart, FormFields, InvalidField, MalformedForm, Readable, read_form
 from .provider import Provider
@@ -147,6 +148,7 @@ class _PostObject:
         self.part: FilePart | None = None
         self.incoming: IncomingObject | None = None
         self.callback: callback.Callback | None = None
+        self.overwrite = True  # whether the upload may replace an object
 
     def accept(self, form: FormFields, part: FilePart) -> IncomingObject:
         """Everything but the size, before a byte of the file is kept."""
@@ -157,6 +159,7 @@ class _PostObject:
         if fields["key"].startswith(callback.KEY_FOLDER):
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
         self.callback = self.provider.upload_callback(fields)
+        self.overwrite = not self.provider.forbids_overwrite(fields)
         limit = self.policy.size_limit(POST_OBJECT_LIMIT)
         self.part = part
         self.incoming = self.store.receive(limit, lambda: refusal(conditions.EntityTooLarge()))
@@ -169,6 +172,9 @@ class _PostObject:
         assert self.incoming is not None
         fields = self.fields
         check_size(self.policy, self.incoming.size)
+        md5_field = self.provider.MD5_FIELD
+        if md5_field and md5_field in fields:
+            check_md5(fields[md5_field], self.incoming.md5_hex)
         key = fields["key"]
         content_type = self.provider.content_type(fields, self.part, key)
         self.store.commit(
@@ -176,7 +182,7 @@ class _PostObject:
             key,
             content_type,
             object_headers(self.provider, fields),
-            overwrite=not self.provider.forbids_overwrite(fields),
+            overwrite=self.overwrite,
         )
         etag = self.incoming.md5_hex.upper()
         return callback.Stored(self.bucket.name, key, etag, self.incoming.size, content_type)

@@ -4,7 +4,8 @@
 :func:`route` names a request's operation by method, path and query
 (``?uploads``, ``?uploadId=``, ``?partNumber=``); :func:`handle` verifies its
 signature (:func:`devbucket.signatures.verify_request`) and only then runs
-it. The operations: DeleteObject (``DELETE /<key>``) here, the multipart
+it. The operations: DeleteObject (``DELETE /<key>``) here, PutObject
+(``PUT /<key>``, S3's) in :mod:`devbucket.putobject`, the multipart
 upload's five in :mod:`devbucket.multipart`.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import multipart
+from . import multipart, putobject
 from .answers import Answer
 from .config import DevBucketConfig
 from .errors import ServiceError
@@ -44,6 +45,15 @@ def delete_object(call: Call) -> Answer:
     """DeleteObject: ``204`` whether or not the key was there."""
     call.store.delete(call.request.key)
     return Answer(204)
+
+
+def put_object(call: Call) -> Answer:
+    """PutObject, for an S3 bucket: the dev bucket models OSS's PUT no further."""
+    if call.config.provider != "s3":
+        raise ServiceError(
+            405, "MethodNotAllowed", "The dev bucket models PutObject for S3 buckets only."
+        )
+    return putobject.put_object(call.config.rules, call.store, call.request, call.body)
 
 
 def initiate(call: Call) -> Answer:
@@ -106,6 +116,8 @@ def route(request: Request) -> Operation:
             return UPLOAD_OPERATIONS[request.method]
         if request.method == "DELETE":
             return delete_object
+        if request.method == "PUT" and "partNumber" not in params:
+            return put_object
     if request.method == "DELETE":
         raise ServiceError(405, "MethodNotAllowed", "The dev bucket cannot delete itself.")
     raise ServiceError(

@@ -2,7 +2,8 @@
  *
  * For pages without a framework: no build step, no dependency. It knows nothing
  * of the provider: it asks the API for a ticket, posts the ticket's `fields` in
- * order and the file last as `file`, and turns every refusal into words a person
+ * order and the file last as `file` (or, for a ticket with `method: "PUT"`, puts
+ * the file with the ticket's signed `headers`), and turns every refusal into words a person
  * can act on (the API's JSON `error.message`, the storage's XML `<Message>`).
  *
  *   const rules = await signpost.rules(api);       // GET {api}/upload-rules
@@ -173,20 +174,32 @@
     return "The storage refused the upload and gave no reason.";
   }
 
-  /** Where the object lives: the ticket's url and its key, each segment escaped. */
+  /** Where the object lives: a PUT ticket's URL without its signature; a form
+   *  ticket's url and its key, each segment escaped. */
   function objectUrl(ticket) {
+    if (ticket.method === "PUT") return ticket.url.split("?")[0];
     return ticket.url.replace(/\/+$/, "") + "/" + ticket.key.split("/").map(encodeURIComponent).join("/");
   }
 
-  /** POST the ticket's fields, in order, then the file as `file`. */
+  /** What goes to the storage: a PUT ticket's body is the file itself (its
+   *  signed `headers` go beside it); a form ticket's, its fields in order, then the file as `file`. */
+  function storageBody(ticket, file) {
+    if (ticket.method === "PUT") return file;
+    const form = new FormData();
+    for (const [name, value] of Object.entries(ticket.fields)) form.append(name, value);
+    form.append("file", file, file.name);
+    return form;
+  }
+
+  /** Send the file as the ticket says: POST its form, or PUT with its signed headers. */
   function postToStorage(ticket, file, onProgress, signal) {
     return new Promise(function (resolve, reject) {
       if (signal && signal.aborted) return reject(cancelled());
-      const form = new FormData();
-      for (const [name, value] of Object.entries(ticket.fields)) form.append(name, value);
-      form.append("file", file, file.name);
+      const body = storageBody(ticket, file);
       const xhr = new XMLHttpRequest();
       xhr.open(ticket.method || "POST", ticket.url);
+      // A PUT ticket's headers are signed: each is sent exactly as given (the browser adds Content-Length).
+      for (const [name, value] of Object.entries(ticket.headers || {})) xhr.setRequestHeader(name, value);
       xhr.upload.onprogress = function (event) {
         if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
       };
@@ -205,7 +218,7 @@
       xhr.onerror = function () { reject(new UploadError(storageMessage(xhr))); };
       xhr.onabort = function () { reject(cancelled()); };
       if (signal) signal.addEventListener("abort", function () { xhr.abort(); }, {once: true});
-      xhr.send(form);
+      xhr.send(body);
     });
   }
 

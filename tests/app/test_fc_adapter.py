@@ -363,7 +363,9 @@ def with_a_body_that_is_not_base64(event: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("change", [without_request_context, with_a_body_that_is_not_base64])
-def test_a_malformed_event_is_a_400_in_the_error_shape(change: Callable[..., None]) -> None:
+def test_a_malformed_event_is_a_400_in_the_error_shape(
+    change: Callable[..., None], audit_lines: Any
+) -> None:
     """Issue 22, item 4: these were 500s (a KeyError, a binascii.Error)."""
     event = json.loads(ticket_request())
     change(event)
@@ -372,3 +374,24 @@ def test_a_malformed_event_is_a_400_in_the_error_shape(change: Callable[..., Non
     assert body["error"]["code"] == "InvalidRequest"
     assert body["message"] == body["error"]["message"]
     assert response["headers"]["Cache-Control"] == "no-store"
+    # A refusal of the adapter's own is a decision too: one line, FC's request named.
+    (line,) = audit_lines()
+    assert (line["event"], line["code"], line["status"]) == ("refused", "InvalidRequest", 400)
+    assert line["request_id"] == "1-6743a1b2-0123456789abcdef"
+
+
+def test_the_audit_line_names_fcs_request_and_carries_no_metrics_or_role_keys(
+    audit_lines: Any,
+) -> None:
+    """On FC the line's ``request_id`` is the context's, the caller's address
+    is the trigger's, and there is no ``_aws`` member (no CloudWatch there)."""
+    response, _ = call(ticket_request(), fc_context())
+    assert response["statusCode"] == 200
+    (line,) = audit_lines()
+    assert (line["event"], line["request_id"], line["source_ip"]) == (
+        "ticket",
+        "1-6743a1b2-0123456789abcdef",
+        "203.0.113.7",
+    )
+    assert "_aws" not in line
+    assert all(secret not in json.dumps(line) for secret in (CONTEXT_SECRET, CONTEXT_TOKEN))

@@ -78,6 +78,12 @@ def messages(records: list[logging.LogRecord]) -> list[str]:
     return [record.getMessage() for record in records]
 
 
+def audit_lines(out: str) -> list[dict[str, Any]]:
+    """The function's audit lines among what was written to standard output."""
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "event" in line]
+
+
 def key_fetches(caplog: pytest.LogCaptureFixture) -> int:
     """How many times the dev bucket served its public key (its request log)."""
     return sum(f"GET {bucket_callback.KEY_PATH} " in line for line in messages(caplog.records))
@@ -87,7 +93,6 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     env: Callable[..., None],
     bucket: RunningBucket,
     local_api: str,
-    app_logs: list[logging.LogRecord],
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -97,34 +102,34 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     ticket, response = upload_png(local_api)
 
     # The dev bucket's call reached the route and was verified; OSS passes the answer on.
-    assert '"POST /oss-callback HTTP/1.1" 200' in capfd.readouterr().err
+    captured = capfd.readouterr()
+    assert '"POST /oss-callback HTTP/1.1" 200' in captured.err
     assert key_fetches(caplog) == 1
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"status": "ok", "key": ticket["key"]}
     assert bucket.stored(ticket["key"]) == PNG
-    # The function logged what the dev bucket's body reported: every variable filled in.
-    lines = [json.loads(line) for line in messages(app_logs) if line.startswith("{")]
-    assert lines == [
-        {
-            "event": "upload",
-            "bucket": "signpost-dev",
-            "key": ticket["key"],
-            "etag": hashlib.md5(PNG).hexdigest().upper(),
-            "size": len(PNG),
-            "mime_type": "image/png",
-            "filename": FILENAME,
-            "user": "",
-            "expires": int(ticket["fields"]["x:expires"]),
-        }
-    ]
+    # The function's audit lines: the ticket, then what the dev bucket's body
+    # reported, every variable filled in.
+    ticket_line, callback_line = audit_lines(captured.out)
+    assert ticket_line["event"] == "ticket"
+    reported = ("event", "bucket", "key", "etag", "size", "content_type", "filename")
+    assert {name: callback_line[name] for name in reported} == {
+        "event": "callback",
+        "bucket": "signpost-dev",
+        "key": ticket["key"],
+        "etag": hashlib.md5(PNG).hexdigest().upper(),
+        "size": len(PNG),
+        "content_type": "image/png",
+        "filename": FILENAME,
+    }
+    assert callback_line["expires_at"] == ticket["expires_at"]
 
 
 def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     env: Callable[..., None],
     bucket: RunningBucket,
     local_api: str,
-    app_logs: list[logging.LogRecord],
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -134,13 +139,16 @@ def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     ticket, response = upload_png(local_api)
 
     # OSS's answer when the callback fails: 203, and the object is kept.
-    assert '"POST /oss-callback HTTP/1.1" 403' in capfd.readouterr().err
+    captured = capfd.readouterr()
+    assert '"POST /oss-callback HTTP/1.1" 403' in captured.err
     assert key_fetches(caplog) == 0  # an untrusted key URL is never fetched
     assert response.status_code == 203
     assert oss_error(response) == ("CallbackFailed", "Error status : 403.")
     assert bucket.stored(ticket["key"]) == PNG
-    assert "callback refused: public key URL is not on a trusted host" in messages(app_logs)
-    assert not any(line.startswith('{"event"') for line in messages(app_logs))
+    ticket_line, refused_line = audit_lines(captured.out)
+    assert (refused_line["event"], refused_line["code"]) == ("refused", "AccessDenied")
+    assert refused_line["reason"] == "public key URL is not on a trusted host"
+    assert not any(line["event"] == "callback" for line in (ticket_line, refused_line))
 
 
 # -- the dev bucket's side, with forms the test signs itself ----------------
