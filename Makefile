@@ -1,4 +1,5 @@
-# signpost: `make run` starts everything locally, `make test` runs every test,
+# signpost: `make run` starts everything locally (installing only what it runs:
+# requirements-run.txt), `make test` runs every test (installing everything),
 # `make lint` and `make typecheck` check style and types (pyproject.toml),
 # `make bench` measures it, `make conformance` runs the tamper matrix against
 # the real bucket your OSS_*/S3_* settings name (docs/conformance.md);
@@ -7,14 +8,21 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.run-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test lint format typecheck bench conformance vendor-uppy clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUN_STAMP): requirements.txt requirements-run.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-run.txt
+	touch $(RUN_STAMP)
+
+# Everything (requirements-dev.txt includes requirements-run.txt).
+$(STAMP): requirements.txt requirements-run.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -40,7 +48,7 @@ bench: $(BENCH_STAMP)
 conformance: $(STAMP)
 	$(PY) -m conformance
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@$(PY) -m devtools.run $(RUN_ARGS)
 
 # Only the standard library: no virtualenv needed.

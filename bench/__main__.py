@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import coldstart, package
+from . import coldstart, lambda_coldstart, package
 from .cases import all_cases
 from .timing import Stats, run_cases
 
@@ -204,6 +204,8 @@ def render(report: dict[str, Any]) -> str:
                 f"{label:<50}{row['wall_ms']:>9.1f}{row['wall_ms_p10']:>9.1f}"
                 f"{row['wall_ms_p90']:>9.1f}{row['cpu_ms']:>9.1f}{row['peak_rss_mb']:>9.1f}"
             )
+    if "lambda" in report["cold_start"]:
+        lines += ["", *lambda_coldstart.render(report["cold_start"]["lambda"])]
     pkg = report.get("package")
     if pkg:
         lines += [
@@ -243,6 +245,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200, help="samples per case")
     parser.add_argument("--sample-ms", type=float, default=2.0, help="length of one sample")
     parser.add_argument("--runs", type=int, default=20, help="cold-start runs per variant")
+    parser.add_argument(
+        "--lambda-runs", type=int, default=10, help="cold starts per auth mode under awslambdaric"
+    )
     parser.add_argument(
         "--no-package",
         action="store_true",
@@ -285,8 +290,11 @@ def main() -> None:
             archive = package.build("dev", Path(out))
             report["package"] = package.summarize(archive)
             report["cold_start"]["platform"] = coldstart.measure_platform(args.runs, archive)
+            report["cold_start"]["lambda"] = lambda_coldstart.measure(args.lambda_runs, archive)
     report["ratios"] = ratios(timings, report["cold_start"])
     report["targets"] = targets(timings, report["ratios"])
+    if "lambda" in report["cold_start"]:
+        report["targets"] += lambda_coldstart.targets(report["cold_start"]["lambda"])
     report["machine"]["loadavg_at_end"] = os.getloadavg()
 
     print(render(report))

@@ -106,7 +106,7 @@ def audit_line(env: Mapping[str, str], ticket: Ticket, metrics: bool) -> Callabl
 
     def write() -> None:
         audit.begin(None, "203.0.113.9", "Mozilla/5.0 (X11; Linux x86_64)")
-        audit_ticket(request, settings, target, answer)
+        audit_ticket(request, settings, target.bucket, answer)
         audit.finish(200, None, metrics)
 
     return write

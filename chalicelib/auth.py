@@ -4,7 +4,9 @@
 caller (its key segment, ``None`` when the mode has no per-user prefix, and
 who it is for the audit line), or raises the refusal. PyJWT and requests
 are imported inside the functions that use them, so importing the app
-stays cheap.
+stays cheap. RS256 is verified in pure
+Python (:mod:`chalicelib.rsa_verify`, plugged into PyJWT by
+:mod:`chalicelib.pyjwt`), so no native code and no ``cryptography``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .environment import Env
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
 from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
 from .keys import user_segment
+from .rsa_verify import InvalidKey, RsaPublicKey, from_jwk
 from .settings import AuthSettings, load_auth
 
 log = logging.getLogger("signpost.auth")  # under the app's logger and its handler
@@ -30,7 +33,7 @@ log = logging.getLogger("signpost.auth")  # under the app's logger and its handl
 # Fixed per key source, never taken from the token: a header that names
 # another algorithm is refused before any key is looked at.
 SECRET_ALGORITHMS = ("HS256",)  # JWT_SECRET
-JWKS_ALGORITHMS = ("RS256", "ES256")  # JWT_JWKS_URL
+JWKS_ALGORITHMS = ("RS256",)  # JWT_JWKS_URL
 LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
 JWKS_TIMEOUT = (2.0, 3.0)  # seconds to connect, and between two reads
 JWKS_MAX_BYTES = 64 * 1024
@@ -118,16 +121,16 @@ def check_api_key(bearer: str, keys: tuple[str, ...]) -> None:
 
 def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
     """The ``sub`` of a JWT that passes every check ``auth`` asks for."""
-    import jwt
+    from .pyjwt import DECODER, jwt
 
-    key: Any
+    key: Any  # PyJWT's annotation names only cryptography's key types, not ours
     algorithms: tuple[str, ...]
     if auth.jwks_url:
         key, algorithms = jwks.key(jwks_kid(bearer), auth.jwks_url), JWKS_ALGORITHMS
     else:
         key, algorithms = auth.jwt_secret, SECRET_ALGORITHMS
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             bearer,
             key,
             algorithms=list(algorithms),
@@ -150,7 +153,7 @@ def jwt_subject(bearer: str, auth: AuthSettings, jwks: JwksCache) -> str:
 
 def jwks_kid(bearer: str) -> str:
     """The ``kid`` of a JWT meant for the JWKS keys, checked before any fetch."""
-    import jwt
+    from .pyjwt import jwt
 
     try:
         header = jwt.get_unverified_header(bearer)
@@ -167,7 +170,7 @@ def jwks_kid(bearer: str) -> str:
 
 def _jwt_refusal(error: Exception) -> str:
     """What a person should know about a refused token; never its content."""
-    import jwt
+    from .pyjwt import jwt
 
     if isinstance(error, jwt.ExpiredSignatureError):
         return "The token has expired."
@@ -199,12 +202,12 @@ class JwksCache:
 
     def _forget(self, url: str | None) -> None:
         self.url = url
-        self.keys: dict[str, Any] = {}
+        self.keys: dict[str, RsaPublicKey] = {}
         self.fetched_at: float | None = None  # last successful fetch
         self.tried_at: float | None = None  # last fetch, successful or not
         self.failure: str | None = None  # why the last fetch failed
 
-    def key(self, kid: str, url: str) -> Any:
+    def key(self, kid: str, url: str) -> RsaPublicKey:
         """The key named ``kid``, fetching the set first if allowed and needed."""
         with self._lock:
             if url != self.url:  # a new setting: nothing known about it yet
@@ -238,7 +241,7 @@ def _unavailable(reason: str) -> AuthUnavailable:
     )
 
 
-def fetch_jwks(url: str) -> dict[str, Any]:
+def fetch_jwks(url: str) -> dict[str, RsaPublicKey]:
     """GET the key set: a short timeout, no redirects, at most ``JWKS_MAX_BYTES``."""
     accept = {"Accept": "application/json"}
     try:
@@ -252,15 +255,14 @@ def fetch_jwks(url: str) -> dict[str, Any]:
     return parse_jwks(body)
 
 
-def parse_jwks(body: bytes) -> dict[str, Any]:
-    """The RS256 and ES256 signing keys of a JWKS document, by ``kid``.
+def parse_jwks(body: bytes) -> dict[str, RsaPublicKey]:
+    """The RS256 signing keys of a JWKS document, by ``kid``.
 
     Entries without a string ``kid``, meant for encryption, of another
-    algorithm (``oct`` keys included) or malformed are skipped; a document
-    with none left is refused, like one that is not a key set at all.
+    algorithm or key type (``oct`` and ``EC`` keys included), malformed or
+    carrying private members are skipped (:func:`rsa_verify.from_jwk`); a
+    document with none left is refused, like one that is not a key set at all.
     """
-    import jwt
-
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -268,18 +270,16 @@ def parse_jwks(body: bytes) -> dict[str, Any]:
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise _unavailable("is not a JSON Web Key Set")
-    keys: dict[str, Any] = {}
+    keys: dict[str, RsaPublicKey] = {}
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
             continue
-        if entry.get("use", "sig") != "sig":
+        if entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") not in JWKS_ALGORITHMS:
             continue
         try:
-            key = jwt.PyJWK(entry)
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+            keys[entry["kid"]] = from_jwk(entry)
+        except InvalidKey:
             continue
-        if key.algorithm_name in JWKS_ALGORITHMS:
-            keys[entry["kid"]] = key
     if not keys:
         raise _unavailable("holds no " + " or ".join(JWKS_ALGORITHMS) + " signing key")
     return keys

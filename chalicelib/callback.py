@@ -24,13 +24,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from .rsa_verify import InvalidKey, RsaPublicKey, from_pem, verify
 
 # The body OSS posts back, as JSON. With ``callbackBodyType`` JSON, OSS puts
 # each variable in as a JSON value, quoted and escaped, so the template leaves
@@ -169,27 +167,18 @@ def key_url(headers: Mapping[str, str], dev_prefixes: tuple[str, ...]) -> str:
     raise CallbackRefused("public key URL is not on a trusted host")
 
 
-def load_public_key(url: str) -> RSAPublicKey:
+def load_public_key(url: str) -> RsaPublicKey:
     """The RSA key at ``url``, fetched now: one bounded GET (:mod:`chalicelib.fetch`)."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
     try:
-        key = load_pem_public_key(
-            bounded_get(url, timeout=KEY_FETCH_TIMEOUT, max_bytes=MAX_PUBLIC_KEY_BYTES)
-        )
+        return from_pem(bounded_get(url, timeout=KEY_FETCH_TIMEOUT, max_bytes=MAX_PUBLIC_KEY_BYTES))
     except UnexpectedStatus as failure:
         raise CallbackRefused(f"public key URL answered {failure.status}") from None
     except TooLarge:
         raise CallbackRefused("public key is too large") from None
     except Unreachable as failure:
         raise CallbackRefused(f"public key fetch failed: {failure.error}") from None
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise CallbackRefused("public key is not a PEM public key") from None
-    if not isinstance(key, RSAPublicKey):
-        raise CallbackRefused("public key is not an RSA key")
-    return key
+    except InvalidKey as error:
+        raise CallbackRefused(f"public key is not one we accept: {error}") from None
 
 
 def _remember(entries: dict[str, Any], url: str, value: Any) -> None:
@@ -214,11 +203,11 @@ class PublicKeys:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, RSAPublicKey] = {}
+        self._keys: dict[str, RsaPublicKey] = {}
         self._failures: dict[str, tuple[float, str]] = {}  # url -> (when, why)
         self._fetches: deque[float] = deque(maxlen=KEY_FETCHES_PER_INTERVAL)
 
-    def key(self, url: str) -> RSAPublicKey:
+    def key(self, url: str) -> RsaPublicKey:
         """The key at ``url``, fetched first if it is not known and a fetch is allowed."""
         with self._lock:
             if url in self._keys:
@@ -244,16 +233,10 @@ class PublicKeys:
 PUBLIC_KEYS = PublicKeys()
 
 
-def check_signature(key: RSAPublicKey, signature: bytes, message: bytes) -> None:
+def check_signature(key: RsaPublicKey, signature: bytes, message: bytes) -> None:
     """RSA PKCS#1 v1.5 over MD5 of ``message``, as OSS signs."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-    from cryptography.hazmat.primitives.hashes import MD5
-
-    try:
-        key.verify(signature, message, PKCS1v15(), MD5())
-    except InvalidSignature:
-        raise CallbackRefused("signature does not match") from None
+    if not verify(key, message, signature, "md5"):
+        raise CallbackRefused("signature does not match")
 
 
 def _text(document: Mapping[str, Any], name: str) -> str:

@@ -121,7 +121,7 @@ def load_auth(env: Env) -> AuthSettings:
     """``AUTH_MODE`` and what it needs, checked before any request is.
 
     JWT takes exactly one key source: ``JWT_SECRET`` (HS256) or
-    ``JWT_JWKS_URL`` (RS256/ES256). Both at once would leave the token to
+    ``JWT_JWKS_URL`` (RS256). Both at once would leave the token to
     pick, which is how algorithm confusion starts.
     """
     mode = choice(env, "AUTH_MODE", AUTH_MODES)

@@ -168,7 +168,7 @@ VARIABLES = (
         "JWT_JWKS_URL",
         AUTH,
         None,
-        "with `jwt`, instead of `JWT_SECRET`: the https URL of the issuer's RS256/ES256 keys",
+        "with `jwt`, instead of `JWT_SECRET`: the https URL of the issuer's RS256 keys",
     ),
     Variable(
         "JWT_AUDIENCE",

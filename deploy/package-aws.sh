@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The Lambda artifact: `chalice package`, then the bytecode of every module in
-# its deployment.zip, compiled by the Python its template declares
+# The Lambda artifact: `chalice package`, then pure-Python wheels for any
+# project that came compiled (deploy/purepython.py: no native code, so it runs
+# on x86_64 and arm64), then the bytecode of every module in its
+# deployment.zip, compiled by the Python its template declares
 # (deploy/bytecode.py says why); a SAM template also gets the function URL
 # (deploy/function_url.py). The Terraform flavour stays API Gateway only
 # (docs/deploy.md says why).
@@ -19,6 +21,7 @@ python="${PYTHON:-.venv/bin/python}"
 
 rm -rf "$out"
 "$chalice" package --stage "$stage" "$@" "$out"
+"$python" -m deploy.purepython "$out"
 "$python" -m deploy.bytecode chalice "$out"
 if [ -f "$out/sam.json" ]; then
     "$python" -m deploy.function_url "$out/sam.json"

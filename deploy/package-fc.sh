@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the directory Function Compute runs (s.yaml's `code`): app.py, fc.py,
-# chalicelib/, Chalice's runtime module, and requirements.txt as Linux wheels
-# for FC's Python, not the build machine's (cryptography's cffi is compiled
-# per Python version, so Lambda's package cannot be reused as it is), and the
-# bytecode of every module, compiled by that Python (deploy/bytecode.py).
+# chalicelib/, Chalice's runtime module, and requirements.txt as pure-Python
+# wheels only (py3-none-any: no native code, any CPU; pip fails rather than
+# fall back to a compiled one), and the bytecode of every module, compiled by
+# FC's Python (deploy/bytecode.py).
 #   usage: deploy/package-fc.sh [OUT_DIR]   (default build/fc)
 # PYTHON: a Python with chalice installed (default .venv/bin/python);
 # FC_PYTHON_VERSION: the function's runtime (default 3.12, as in s.yaml).
@@ -16,8 +16,8 @@ target="${FC_PYTHON_VERSION:-3.12}"
 rm -rf "$out"
 mkdir -p "$out/chalice"
 "$python" -m pip install --quiet --disable-pip-version-check --no-compile --target "$out" \
-    --implementation cp --python-version "$target" --only-binary=:all: \
-    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+    --implementation py --abi none --platform any --python-version "$target" \
+    --only-binary=:all: \
     -r requirements.txt
 # Like `chalice package`, ship only the module the app imports, not the CLI.
 chalice_dir="$("$python" -c 'import chalice, os; print(os.path.dirname(chalice.__file__))')"

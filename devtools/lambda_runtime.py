@@ -246,6 +246,9 @@ class LambdaRuntime:
         self.handler = handler
         self.timeout_seconds = timeout_seconds
         self.first_response_seconds: float | None = None
+        # CPU time the child had used when the first answer was in: steadier
+        # than wall time on a busy machine (the client idles while it waits).
+        self.first_response_cpu_seconds: float | None = None
         self.init_seconds: float | None = None
         self._peak_rss_kb = 0
         self._modes: dict[Path, int] = {}
@@ -319,6 +322,8 @@ class LambdaRuntime:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no answer within {self.timeout_seconds} s")
         self._sample_rss()
+        if self.first_response_cpu_seconds is None:
+            self.first_response_cpu_seconds = self._cpu_seconds()
         if self.first_response_seconds is None and api.first_answer_at is not None:
             self.first_response_seconds = api.first_answer_at - self._started_at
             if api.first_next_at is not None:
@@ -332,6 +337,18 @@ class LambdaRuntime:
         """The child's peak resident set size (``VmHWM``) so far."""
         self._sample_rss()
         return self._peak_rss_kb * 1024
+
+    def _cpu_seconds(self) -> float | None:
+        """The child's CPU time so far, all its threads (``schedstat``: ns on CPU)."""
+        if self._child is None:
+            return None
+        total = 0
+        for stat in Path(f"/proc/{self._child.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(stat.read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue  # a thread that ended meanwhile
+        return total / 1e9
 
     def _sample_rss(self) -> None:
         if self._child is None or self._child.poll() is not None:

@@ -232,6 +232,8 @@ def test_the_auth_settings_repr_hides_keys_and_secrets(env_values: dict, secrets
 
 
 HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibabacloud_oss_v2"]
+# dataclasses imports inspect, which imports ast and dis: a few ms of every cold start.
+HEAVY += ["dataclasses", "inspect"]
 
 
 def test_importing_app_loads_no_heavy_library() -> None:

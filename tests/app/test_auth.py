@@ -11,8 +11,11 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -166,7 +169,7 @@ def jwks_calls(mock: responses.RequestsMock) -> int:
     return sum(1 for call in mock.calls if call.request.url == JWKS_URL)
 
 
-# --- JWKS (RS256 / ES256) -------------------------------------------------
+# --- JWKS (RS256) -------------------------------------------------------------
 
 
 def test_good_rs256_token_gets_a_ticket_under_its_subject(jwks_mode: Any, client: Client) -> None:
@@ -178,10 +181,12 @@ def test_good_rs256_token_gets_a_ticket_under_its_subject(jwks_mode: Any, client
     assert jwks_calls(jwks_mode) == 1
 
 
-def test_good_es256_token_passes(jwks_mode: Any, client: Client) -> None:
+def test_es256_token_is_refused_by_name(jwks_mode: Any, client: Client) -> None:
+    """Only RS256 (SPEC 6): an ES256 token, even one whose EC key the set
+    publishes, is refused, and the message names the algorithm to use."""
     response = ask(client, make_token(EC_KEY, "ES256", kid="e1", sub="bob"))
-    assert response.status_code == 200, response.body
-    assert json.loads(response.body)["key"].startswith("uploads/bob/")
+    assert_refused(response, 403, "AccessDenied", "signed with RS256")
+    assert jwks_calls(jwks_mode) == 0
 
 
 def test_keys_are_fetched_once_for_many_tokens(
@@ -284,8 +289,9 @@ def test_bad_signatures_refused(jwks_mode: Any, client: Client) -> None:
     header, _payload, signature = make_token().split(".")
     bob = b64url(json.dumps({"sub": "bob", "exp": int(time.time()) + 300}).encode())
     swapped = f"{header}.{bob}.{signature}"  # alice's signature on bob's claims
-    ec_as_rsa = make_token(EC_KEY, "ES256", kid="k1")  # ES256 header, RSA key's kid
-    for token in (forged_key, swapped, ec_as_rsa):
+    signature_bytes = base64.urlsafe_b64decode(signature + "==")
+    truncated = f"{header}.{_payload}.{b64url(signature_bytes[:-1])}"  # shorter than the modulus
+    for token in (forged_key, swapped, truncated):
         assert_refused(ask(client, token), 403, "AccessDenied", "signature")
 
 
@@ -310,7 +316,7 @@ def test_alg_none_refused_without_fetching(jwks_mode: Any, client: Client) -> No
     payload = {"sub": "alice", "exp": int(time.time()) + 300}
     for alg in ("none", "None", "NONE"):
         token = unsigned_token({"alg": alg, "kid": "k1"}, payload)
-        assert_refused(ask(client, token), 403, "AccessDenied", "RS256 or ES256")
+        assert_refused(ask(client, token), 403, "AccessDenied", "signed with RS256")
     assert jwks_calls(jwks_mode) == 0
 
 
@@ -320,7 +326,7 @@ def test_hs256_signed_with_the_rsa_public_key_is_refused(jwks_mode: Any, client:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     token = hs256_with(pem, {"sub": "alice", "exp": int(time.time()) + 300})
-    assert_refused(ask(client, token), 403, "AccessDenied", "RS256 or ES256")
+    assert_refused(ask(client, token), 403, "AccessDenied", "signed with RS256")
 
 
 def test_unknown_kid_refused_after_one_refetch(
@@ -419,7 +425,7 @@ def test_old_keys_are_reread_so_a_withdrawn_key_stops_working(
     jwks_mode: responses.RequestsMock, client: Client, clock: FakeClock
 ) -> None:
     assert ask(client, make_token()).status_code == 200
-    jwks_mode.replace(responses.GET, JWKS_URL, json=key_set(public_jwk(EC_KEY, "e1")))
+    jwks_mode.replace(responses.GET, JWKS_URL, json=key_set(public_jwk(OTHER_RSA_KEY, "k2")))
     clock.now += auth.JWKS_MAX_AGE
     assert_refused(ask(client, make_token()), 403, "AccessDenied", "kid")
     assert jwks_calls(jwks_mode) == 2
@@ -684,3 +690,52 @@ def test_no_5xx_and_no_signature_without_valid_auth(
     if not valid:
         assert response.status_code in (401, 403), response.body
         assert_nothing_signed(response)
+
+
+# --- Without cryptography, as deployed -----------------------------------------
+
+WITHOUT_CRYPTOGRAPHY = """
+import json, sys
+sys.modules["cryptography"] = None  # as in the deployment zip: not installed
+from chalicelib import auth
+from chalicelib.settings import AuthSettings
+
+hs256, rs256, forged, jwks = json.loads(sys.stdin.read())
+auth.fetch_jwks = lambda url: auth.parse_jwks(jwks.encode())
+secret = AuthSettings(mode="jwt", jwt_secret=%(secret)r)
+keys = AuthSettings(mode="jwt", jwks_url=%(url)r)
+subjects = [auth.jwt_subject(hs256, secret, auth.JwksCache()),
+            auth.jwt_subject(rs256, keys, auth.JwksCache())]
+try:
+    auth.jwt_subject(forged, keys, auth.JwksCache())
+except auth.AccessDenied as refusal:
+    subjects.append(refusal.message)
+heavy = ("cryptography", "urllib.request", "ssl", "http.client", "requests")
+loaded = [name for name, module in sys.modules.items() if name.startswith(heavy) and module]
+print(json.dumps([subjects, loaded]))
+"""
+
+
+def test_hs256_and_rs256_work_without_cryptography() -> None:
+    """The deployment zip has no ``cryptography``: PyJWT still checks HS256
+    with its own HMAC, and RS256 goes through our verifier. Neither loads
+    PyJWT's JWKS client's urllib.request, http.client and ssl (the key set is
+    handed over here, so requests is not needed either)."""
+    program = WITHOUT_CRYPTOGRAPHY % {"secret": SECRET, "url": JWKS_URL}
+    tokens = [
+        make_token(SECRET, "HS256", kid=None, sub="hs"),
+        make_token(sub="rs"),
+        make_token(OTHER_RSA_KEY, sub="forged"),
+        json.dumps(key_set(public_jwk(RSA_KEY, "k1"))),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        input=json.dumps(tokens),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    subjects, loaded = json.loads(done.stdout)
+    assert subjects == ["hs", "rs", "The token's signature, algorithm or claims are not valid."]
+    assert loaded == []

@@ -170,7 +170,11 @@ def test_every_action_and_tool_is_pinned() -> None:
             if version:
                 assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in str(version).split())
     assert re.search(r"component: fc3@\d+\.\d+\.\d+", (ROOT / "s.yaml").read_text())
-    assert re.search(r"^chalice==", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
+    # requirements-run.txt pins chalice; requirements-dev.txt (make .venv/.installed) includes it.
+    assert re.search(r"^chalice==", (ROOT / "requirements-run.txt").read_text(), re.MULTILINE)
+    assert re.search(
+        r"^-r requirements-run\.txt$", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE
+    )
 
 
 def test_the_test_job_runs_ci_on_its_image_and_both_deploys_wait_for_it() -> None:

@@ -25,6 +25,7 @@ import yaml
 from chalicelib.settings import load_oss, load_s3, load_settings
 from chalicelib.variables import VARIABLES
 from deploy.bytecode import interpreter
+from deploy.purepython import NativeCode, make_pure
 from tests.support.artifacts import PACKAGE_AWS, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -334,8 +335,11 @@ def test_chalice_package_sam(tmp_path: Path, sam_package: Callable[[str], Path])
     assert shipped_core == {
         f"chalicelib/{path.name}" for path in (ROOT / "chalicelib").glob("*.py")
     }
-    for package in ("requests/__init__.py", "jwt/__init__.py", "cryptography/__init__.py"):
+    for package in ("requests/__init__.py", "jwt/__init__.py", "charset_normalizer/md.py"):
         assert package in names
+    # No native code: the same zip runs on x86_64 and arm64 Lambda.
+    assert [name for name in names if name.endswith(".so") or ".so." in name] == []
+    assert not [name for name in names if name.startswith(("cryptography/", "_cffi_backend"))]
     assert not [name for name in names if name.startswith(NEVER_SHIPPED) or name == "fc.py"]
     print(f"\ndeployment.zip: {archive.stat().st_size} bytes")
 
@@ -370,6 +374,27 @@ def test_chalice_package_sam(tmp_path: Path, sam_package: Callable[[str], Path])
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_the_template_may_declare_either_architecture(
+    sam_package: Callable[[str], Path], tmp_path: Path, architecture: str
+) -> None:
+    """The zip holds no native code, so the function may run on either of
+    Lambda's CPUs: the SAM template declaring it passes cfn-lint (which
+    refuses, for one, an ``Architectures`` that is not a list)."""
+    template = json.loads((sam_package("prod") / "sam.json").read_text())
+    template["Resources"]["APIHandler"]["Properties"]["Architectures"] = [architecture]
+    declared = tmp_path / f"sam-{architecture}.json"
+    declared.write_text(json.dumps(template))
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(declared)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+@pytest.mark.slow
 def test_chalice_package_terraform(tmp_path: Path) -> None:
     out = tmp_path / "tf"
     run([str(PACKAGE_AWS), "prod", str(out), "--pkg-format", "terraform"])
@@ -392,8 +417,9 @@ def test_fc_package(tmp_path: Path) -> None:
     shipped = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
     assert {"fc.py", "app.py", "chalice/__init__.py", "chalice/app.py"} <= shipped
     assert "chalice/cli/__init__.py" not in shipped
-    # Built for FC's Python 3.12, whatever Python ran the build.
-    assert "_cffi_backend.cpython-312-x86_64-linux-gnu.so" in shipped
+    # Pure Python only: any CPU; bytecode for FC's Python 3.12 (checked below).
+    assert "charset_normalizer/md.py" in shipped
+    assert [name for name in shipped if name.endswith(".so") or ".so." in name] == []
     assert not [name for name in shipped if name.startswith(NEVER_SHIPPED)]
 
     props = s_yaml()["resources"]["signpost"]["props"]
@@ -426,3 +452,14 @@ def test_fc_package(tmp_path: Path) -> None:
     assert fields["x-oss-credential"].startswith("STS.pkg/")
     assert fields["x-oss-security-token"] == "t"
     assert_loaded_from_bytecode(out, loaded_from, python)
+
+
+def test_native_code_no_distribution_claims_stops_the_build(tmp_path: Path) -> None:
+    """A ``.so`` that no wheel's RECORD lists (copied in by hand, say) cannot
+    be swapped for pure Python: the build stops and names it."""
+    archive = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("app.py", "")
+        out.writestr("vendor_thing/_speedups.cpython-312-aarch64-linux-gnu.so", b"\x7fELF")
+    with pytest.raises(NativeCode, match="vendor_thing/_speedups"):
+        make_pure(archive, "3.12")
