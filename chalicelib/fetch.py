@@ -57,6 +57,14 @@ class Reply(NamedTuple):
     body: bytes
 
 
+class Head(NamedTuple):
+    """The start of a host's answer: its status, ``Content-Type`` and first bytes."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
 @contextmanager
 def _opened(
     method: str,
@@ -123,3 +131,24 @@ def bounded_request(
     a refusal's body too. Raises :class:`TooLarge` or :class:`Unreachable`."""
     with _opened(method, url, timeout, headers, body) as response:
         return Reply(response.status_code, _read(response, max_bytes))
+
+
+def leading_bytes(
+    url: str,
+    *,
+    timeout: float | tuple[float, float],
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+) -> Head:
+    """A GET's first ``max_bytes`` of body, whatever the status, then the
+    connection dropped: a host that ignores ``Range`` and sends everything is
+    read no further. Raises :class:`Unreachable`."""
+    with _opened("GET", url, timeout, headers, None) as response:
+        body = b""
+        for chunk in response.iter_content(CHUNK_BYTES):
+            body += chunk
+            if len(body) >= max_bytes:
+                break
+        return Head(
+            response.status_code, response.headers.get("Content-Type", ""), body[:max_bytes]
+        )

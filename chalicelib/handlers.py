@@ -184,7 +184,9 @@ def legacy_policy(
 def oss_callback(
     headers: Mapping[str, str], body: bytes | str, env: Env, *, clock: Clock = utc_now
 ) -> dict[str, Any]:
-    """``POST /oss-callback``: log the upload OSS reports, once its signature holds.
+    """``POST /oss-callback``: log the upload OSS reports, once its signature holds;
+    with ``VERIFY_CONTENT=on``, check its bytes (a mismatch deletes it and
+    refuses the callback: OSS then answers the uploader ``203``).
 
     A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
     """
@@ -201,4 +203,7 @@ def oss_callback(
         log.warning("callback refused: %s", refusal.reason)
         raise AccessDenied("The callback could not be verified.") from None
     log.info(report.log_line())
+    from .verify_handlers import after_callback  # VERIFY_CONTENT's storage calls
+
+    after_callback(report.key, report.user, env, clock=clock)
     return report.answer()

@@ -155,6 +155,13 @@ def legacy_route_on(env: Env) -> bool:
     return choice(env, "LEGACY_ROUTE", SWITCH) == "on"
 
 
+def verify_content_on(env: Env) -> bool:
+    """``VERIFY_CONTENT``: whether the function checks an upload's stored bytes
+    against its declared type (:mod:`chalicelib.content_check`). Off by
+    default: it needs GetObject and DeleteObject on the upload prefix."""
+    return choice(env, "VERIFY_CONTENT", SWITCH) == "on"
+
+
 def _credentials(env: Env, key_id: str, secret: str, session_token: str) -> Credentials:
     return Credentials(
         access_key_id=require(env, key_id),

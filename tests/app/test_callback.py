@@ -49,6 +49,7 @@ def body_for(
             "etag": '"D41D8CD98F00B204E9800998ECF8427E"',
             "size": size,
             "mimeType": "image/png",
+            "contentMd5": "1B2M2Y8AsgTpgAmY7PhCfg==",
             "filename": filename,
             "user": user,
             "expires": fresh_expiry() if expires is None else expires,
@@ -152,6 +153,7 @@ def test_signed_call_is_answered_with_json_and_logged(private_key, key_server, l
             "filename": 'my "cat" ${object} 猫.png',
             "user": "alice",
             "expires": uploads[0]["expires"],
+            "content_md5": "1B2M2Y8AsgTpgAmY7PhCfg==",
         }
     ]
     assert abs(uploads[0]["expires"] - fresh_expiry()) <= 5
@@ -389,8 +391,8 @@ def test_callback_route_without_callback_url_is_not_configured(
 
 DOCUMENTED_BODY = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
-    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user},'
-    '"expires":${x:expires}}'
+    '"mimeType":${mimeType},"contentMd5":${contentMd5},"filename":${x:filename},'
+    '"user":${x:user},"expires":${x:expires}}'
 )
 
 
@@ -467,6 +469,7 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
         "etag": '"ETAG"',
         "size": "1234",
         "mimeType": "image/png",
+        "contentMd5": "1B2M2Y8AsgTpgAmY7PhCfg==",
         "x:filename": fields["x:filename"],
         "x:user": fields["x:user"],
         "x:expires": fields["x:expires"],

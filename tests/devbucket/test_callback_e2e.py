@@ -116,6 +116,7 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
             "filename": FILENAME,
             "user": "",
             "expires": int(ticket["fields"]["x:expires"]),
+            "content_md5": base64.b64encode(hashlib.md5(PNG).digest()).decode(),
         }
     ]
 
