@@ -144,6 +144,50 @@ def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     assert not any(line.startswith('{"event"') for line in messages(app_logs))
 
 
+MARKUP = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"), [("cat.png", "image/png"), ("paper.pdf", "application/pdf")]
+)
+def test_with_verify_content_markup_is_refused_by_the_callback_203_and_gone(
+    env: Callable[..., None],
+    bucket: RunningBucket,
+    local_api: str,
+    app_logs: list[logging.LogRecord],
+    filename: str,
+    content_type: str,
+) -> None:
+    env(**callback_settings(bucket, local_api, trust_bucket=True), VERIFY_CONTENT="on")
+    request = {"filename": filename, "content_type": content_type, "size": len(MARKUP)}
+    ticket = requests.post(f"{local_api}/upload-tickets", json=request, timeout=10).json()
+    response = post_form(ticket["url"], ticket["fields"], MARKUP, filename=filename)
+    # The function deleted the object, then refused: OSS tells the uploader 203.
+    assert response.status_code == 203
+    assert oss_error(response) == ("CallbackFailed", "Error status : 422.")
+    assert bucket.server.store.get(ticket["key"]) is None
+    verdicts = [json.loads(line) for line in messages(app_logs) if '"event": "verify"' in line]
+    assert verdicts == [
+        {
+            "event": "verify",
+            "where": "callback",
+            "key": ticket["key"],
+            "outcome": "deleted",
+            "declared": content_type,
+            "detected": "text/html",
+        }
+    ]
+
+
+def test_with_verify_content_a_true_png_passes_the_callback(
+    env: Callable[..., None], bucket: RunningBucket, local_api: str
+) -> None:
+    env(**callback_settings(bucket, local_api, trust_bucket=True), VERIFY_CONTENT="on")
+    ticket, response = upload_png(local_api)
+    assert response.status_code == 200, response.text
+    assert bucket.stored(ticket["key"]) == PNG
+
+
 # -- the dev bucket's side, with forms the test signs itself ----------------
 
 
