@@ -710,16 +710,34 @@ def completed(storage: responses.RequestsMock, provider: Provider) -> None:
     storage.post(f"{object_url(provider, key('cat.png'))}?uploadId={ENCODED_ID}", body="<Done/>")
 
 
+def complete_checked(
+    env: Any,
+    api: Any,
+    storage: responses.RequestsMock,
+    provider: Provider,
+    *,
+    deletes: bool,
+    **read: Any,
+) -> Any:
+    """A one-part completion of ``key('cat.png')`` with ``VERIFY_CONTENT=on``:
+    the object's GET answered with ``read``, its DELETE with ``204`` when
+    the check ``deletes`` (every registered call must be made)."""
+    use(env, provider, VERIFY_CONTENT="on")
+    completed(storage, provider)
+    url = object_url(provider, key("cat.png"))
+    storage.get(url, **read)
+    if deletes:
+        storage.delete(url, status=204)
+    return complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+
+
 @PROVIDERS
 def test_completion_reads_8_kib_with_a_signed_range_and_deletes_a_mismatch(
     env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
 ) -> None:
-    use(env, provider, VERIFY_CONTENT="on")
-    completed(storage, provider)
-    url = object_url(provider, key("cat.png"))
-    storage.get(url, body=HTML, status=206, content_type="image/png")
-    storage.delete(url, status=204)
-    response = complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+    response = complete_checked(
+        env, api, storage, provider, deletes=True, body=HTML, status=206, content_type="image/png"
+    )
     assert_refused(response, 422, "ContentMismatch")
     message = body_of(response)["message"]
     assert "declared image/png" in message
@@ -727,7 +745,7 @@ def test_completion_reads_8_kib_with_a_signed_range_and_deletes_a_mismatch(
     read, deleted = storage.calls[2].request, storage.calls[3].request
     assert read.headers["Range"] == "bytes=0-8191"
     assert_signed(provider, read)  # botocore / the OSS SDK sign the same, Range included
-    assert (deleted.method, deleted.url) == ("DELETE", url)
+    assert (deleted.method, deleted.url) == ("DELETE", object_url(provider, key("cat.png")))
     assert_signed(provider, deleted)
 
 
@@ -752,16 +770,11 @@ class CountingBody(io.RawIOBase):
 def test_a_store_that_ignores_range_is_read_no_further_than_8_kib(
     env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
 ) -> None:
-    use(env, provider, VERIFY_CONTENT="on")
-    completed(storage, provider)
     served = CountingBody(b"\x89PNG\r\n\x1a\n" + b"\x00" * MiB)
-    storage.get(
-        object_url(provider, key("cat.png")),
-        body=io.BufferedReader(served, buffer_size=4096),  # type: ignore[arg-type]
-        status=200,
-        content_type="image/png",
+    body = io.BufferedReader(served, buffer_size=4096)
+    response = complete_checked(
+        env, api, storage, provider, deletes=False, body=body, content_type="image/png"
     )
-    response = complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
     assert response.status_code == 200, response.body
     assert served.read_bytes <= 8192 + 4096  # what requests pulls, then the stream is dropped
 
@@ -770,13 +783,8 @@ def test_a_store_that_ignores_range_is_read_no_further_than_8_kib(
 def test_a_storage_error_while_checking_is_a_502_and_the_object_is_removed(
     env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
 ) -> None:
-    use(env, provider, VERIFY_CONTENT="on")
-    completed(storage, provider)
-    url = object_url(provider, key("cat.png"))
     error = b"<Error><Code>InternalError</Code><Message>We encountered an error.</Message></Error>"
-    storage.get(url, body=error, status=500)
-    storage.delete(url, status=204)
-    response = complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+    response = complete_checked(env, api, storage, provider, deletes=True, body=error, status=500)
     assert_refused(response, 502, "StorageError")
     assert "InternalError" in body_of(response)["message"]
 
@@ -786,13 +794,10 @@ def test_an_empty_object_declared_as_png_is_refused(
     env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
 ) -> None:
     """S3 answers a range of an empty object 416; OSS ignores the range (200, no body)."""
-    use(env, provider, VERIFY_CONTENT="on")
-    completed(storage, provider)
-    url = object_url(provider, key("cat.png"))
     status = 416 if provider.name == "s3" else 200
-    storage.get(url, body=b"", status=status, content_type="image/png")
-    storage.delete(url, status=204)
-    response = complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+    response = complete_checked(
+        env, api, storage, provider, deletes=True, body=b"", status=status, content_type="image/png"
+    )
     assert_refused(response, 422, "ContentMismatch")
     assert "empty" in body_of(response)["message"]
 
