@@ -74,7 +74,8 @@ SIGNATURES: dict[str, Signature] = {
         "reads it (PDF Reference, sixth edition, implementation note 13)",
     ),
 }
-SIGNATURES["image/pjpeg"] = SIGNATURES["image/jpeg"]
+# Another name a browser gives a type of the table (content_types.EXTENSION_TYPES).
+ALIASES = {"image/pjpeg": "image/jpeg"}
 
 # WHATWG MIME Sniffing 7.1, "rules for identifying an unknown MIME type": after
 # leading whitespace, each of these (ASCII case-insensitive) followed by a
@@ -184,7 +185,7 @@ def detect(head: bytes) -> str | None:
     Never raises; reads no more than it is given."""
     for content_type, signature in SIGNATURES.items():
         if content_type != "application/pdf" and signature.matches(head):
-            return "image/jpeg" if content_type == "image/pjpeg" else content_type
+            return content_type
     markup = sniff_markup(head)
     if markup is None and _pdf(head):
         return "application/pdf"
@@ -197,7 +198,7 @@ def mismatch(declared: str, head: bytes) -> str | None:
     if markup_by_nature(declared):
         return None
     markup = sniff_markup(head)
-    signature = SIGNATURES.get(declared)
+    signature = SIGNATURES.get(ALIASES.get(declared, declared))
     if signature is None:
         return markup
     if markup is None and signature.matches(head):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from chalicelib.content_check import (
     EMPTY,
     HEAD_BYTES,
+    SIGNATURES,
     UNKNOWN,
     StoredHead,
     check_stored,
@@ -183,3 +185,18 @@ def test_the_message_never_quotes_the_bytes() -> None:
     with pytest.raises(ContentMismatch) as refusal:
         check_stored(FakeStorage(StoredHead("image/png", f"<p>{secret}".encode())), "k")
     assert secret not in refusal.value.message
+
+
+def test_the_docs_list_each_signature_with_its_source() -> None:
+    """docs/security.md's table names every type of the table, and its source's document."""
+    page = (Path(__file__).parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    for content_type, signature in SIGNATURES.items():
+        (row,) = [line for line in rows if line.startswith(f"| `{content_type}`")]
+        document = signature.source.split(" ")[0]  # PNG, ITU-T, GIF89a, RFC, ISO
+        assert document in row, (content_type, document)
+
+
+def test_pjpeg_is_read_as_jpeg() -> None:
+    assert mismatch("image/pjpeg", JPEG) is None
+    assert mismatch("image/pjpeg", PNG) == "image/png"
