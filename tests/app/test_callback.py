@@ -637,3 +637,38 @@ def test_dot_segments_cannot_leave_the_dev_key_prefix(private_key, monkeypatch, 
         rsps.get(re.compile(r".*"), body=pem(private_key))  # the uploader's "key"
         assert refused(post(body, headers_for(private_key, body, key_url=DEV_KEYS + tail)))
         assert len(rsps.calls) == 0
+
+
+# --- VERIFY_CONTENT: the verified call is checked --------------------------------------
+
+STORED_URL = (
+    "https://signpost-test.oss-cn-hangzhou.aliyuncs.com/"
+    "uploads/alice/0123456789abcdef0123456789abcdef/cat.png"
+)
+
+
+def test_with_verify_content_markup_is_deleted_and_the_callback_refused_422(
+    env, private_key, key_server, logs
+):
+    env(VERIFY_CONTENT="on")
+    key_server.get(STORED_URL, body=b"<html><script>x</script>", content_type="image/png")
+    key_server.delete(STORED_URL, status=204)
+    body = body_for()
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 422
+    assert json.loads(response.body)["error"]["code"] == "ContentMismatch"
+    sent = [(call.request.method, call.request.url) for call in key_server.calls]
+    assert sent[-2:] == [("GET", STORED_URL), ("DELETE", STORED_URL)]
+    assert key_server.calls[-2].request.headers["Range"] == "bytes=0-8191"
+
+
+def test_with_verify_content_a_verified_call_for_a_key_signpost_did_not_name_is_refused(
+    env, private_key, key_server
+):
+    """OSS signs every customer's callbacks: a verified call may name any key;
+    the function reads none but its own (no storage call is registered)."""
+    env(VERIFY_CONTENT="on")
+    body = body_for(user="mallory").replace(b"uploads/mallory/", b"uploads/alice/")
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 403
+    assert [call.request.url for call in key_server.calls] == [KEY_URL]
