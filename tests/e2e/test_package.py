@@ -368,6 +368,18 @@ def test_chalice_package_sam(tmp_path: Path) -> None:
     assert function["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
     (policy,) = resources["ApiHandlerRole"]["Properties"]["Policies"]
     assert policy["PolicyDocument"] == stage_policy("dev")
+    # VERIFY_CONTENT's S3 handler: an EventBridge rule is what `chalice package`
+    # builds for it (on_s3_event does not package), with the stage's settings and policy.
+    checker = resources["ObjectCreated"]["Properties"]
+    assert checker["Handler"] == "app.object_created"
+    assert checker["Environment"]["Variables"] == stage_env("dev")
+    (rule,) = checker["Events"].values()
+    assert rule == {
+        "Type": "CloudWatchEvent",
+        "Properties": {"Pattern": {"source": ["aws.s3"], "detail-type": ["Object Created"]}},
+    }
+    (checker_policy,) = resources["ObjectCreatedRole"]["Properties"]["Policies"]
+    assert checker_policy["PolicyDocument"] == stage_policy("dev")
 
     # The package answers a ticket request on its own, as Lambda would run it,
     # from the bytecode it ships for the runtime it declares.
