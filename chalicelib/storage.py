@@ -167,8 +167,8 @@ class MultipartStorage:
     def read_head(self, key: str, max_bytes: int) -> StoredHead:
         """The object's ``Content-Type`` and first ``max_bytes``: one ranged GET
         (``206``), read no further than ``max_bytes`` if the storage answers
-        ``200`` with the whole object. ``416`` (S3's answer to a range of an
-        empty object, its GetObject page) is an empty head."""
+        ``200`` with the whole object. ``416`` (RFC 9110's answer to a range of
+        an empty object, which S3 gives; OSS ignores the range) is an empty head."""
         request = self._request("GET", key, headers={"Range": f"bytes=0-{max_bytes - 1}"})
         signature = self._signer.request_headers(request, self._clock())
         try:
