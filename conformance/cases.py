@@ -316,6 +316,19 @@ def completion_over_the_limit(uploader: Uploader) -> Answer:
     return uploader.left_of(upload)
 
 
+# "markup in parts": HTML uploaded as a PNG, in one part.
+MARKUP = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
+
+
+def markup_in_parts(uploader: Uploader) -> Answer:
+    """HTML in one part of a PNG upload, completed through the function with
+    ``VERIFY_CONTENT=on`` (which reads the object, answers 422 ContentMismatch
+    and deletes it); what the storage holds afterwards counts."""
+    upload = uploader.create()
+    uploader.complete(upload, [uploader.put_part(upload, 1, MARKUP)])
+    return uploader.left_of(upload)
+
+
 def both(outcome: str, *codes: str, source: str) -> dict[str, Expected]:
     return {provider: Expected(outcome, codes, source) for provider in ("oss", "s3")}
 
@@ -476,6 +489,17 @@ CASES: tuple[Case, ...] = (
         both(REFUSED, "NoSuchUpload", source=f"signpost's own limit, then {NO_SUCH_UPLOAD}"),
         completion_over_the_limit,
         Ticketing({"MAX_UPLOAD_BYTES": str(LIMIT)}),
+        multipart=True,
+    ),
+    Case(
+        "markup in parts",
+        both(
+            REFUSED,
+            "NoSuchUpload",
+            source=f"signpost's VERIFY_CONTENT check, then {NO_SUCH_UPLOAD}",
+        ),
+        markup_in_parts,
+        Ticketing({"VERIFY_CONTENT": "on"}),
         multipart=True,
     ),
 )
