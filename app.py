@@ -13,12 +13,12 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import handlers
+from chalicelib import audit, handlers
 from chalicelib.auth import authenticate
 from chalicelib.cors import cors_headers
 from chalicelib.environment import current_env
 from chalicelib.errors import NotConfigured, SignpostError, error_body
-from chalicelib.settings import load_allowed_origins
+from chalicelib.settings import load_allowed_origins, on_lambda
 
 app = Chalice(app_name="signpost")
 app.log.setLevel(logging.INFO)
@@ -31,9 +31,7 @@ JSON_BODIES = ["application/json", "text/plain"]
 
 
 def refusal(error: SignpostError) -> Response:
-    """A refusal in the documented error shape, logged with its reason (never a secret)."""
-    level = logging.ERROR if error.status >= 500 else logging.INFO
-    app.log.log(level, "refused %s %s: %s", error.status, error.code, error.message)
+    """A refusal in the documented error shape (the edge writes its audit line)."""
     # RFC 9110: a 401 names the scheme that would be accepted.
     headers: dict[str, str | list[str]] = {}
     if error.status == 401:
@@ -49,8 +47,11 @@ def current_request() -> Request:
 
 
 def caller() -> str | None:
-    """The caller's ``user/`` segment (``AUTH_MODE``), or the refusal."""
-    return authenticate(current_request().headers.get("authorization"), current_env())
+    """The caller's ``user/`` segment (``AUTH_MODE``), or the refusal; the
+    audit line names the caller."""
+    who = authenticate(current_request().headers.get("authorization"), current_env())
+    audit.note(principal=who.principal)
+    return who.user
 
 
 def multipart() -> ModuleType:
@@ -76,9 +77,11 @@ def answer(produce: Callable[[], dict[str, Any] | list[Any]]) -> Response:
 @app.middleware("http")
 def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     """What every answer gets, Chalice's own errors (405, 415, 500) included:
-    the documented error shape, ``Cache-Control: no-store``, and CORS. A CORS
-    preflight is answered here; routes list ``OPTIONS`` only so that API
-    Gateway forwards it."""
+    the documented error shape, ``Cache-Control: no-store``, CORS, and its
+    audit line. A CORS preflight is answered here; routes list ``OPTIONS``
+    only so that API Gateway forwards it."""
+    identity = request.context.get("identity") or {}
+    audit.begin(app.lambda_context, identity.get("sourceIp"), request.headers.get("user-agent"))
     try:
         origins = load_allowed_origins(current_env())
     except NotConfigured as error:
@@ -93,6 +96,9 @@ def edge(request: Any, get_response: Callable[[Any], Response]) -> Response:
     if isinstance(response.body, (dict, list)):
         response.headers["Content-Type"] = "application/json"
     response.headers["Cache-Control"] = "no-store"  # a ticket is a credential
+    shape = response.body.get("error") if isinstance(response.body, dict) else None
+    refused = (shape["code"], shape["message"]) if response.status_code >= 400 and shape else None
+    audit.finish(response.status_code, refused, on_lambda(current_env()))
     return response
 
 

@@ -84,7 +84,7 @@ def cors() -> dict[str, str]:
 
 def auth_step() -> str | None:
     """The auth step as the bench's settings set it (``AUTH_MODE`` unset: none)."""
-    return authenticate(None, os.environ)
+    return authenticate(None, os.environ).user
 
 
 def answer_dict(ticket: Ticket) -> Callable[[], dict[str, Any]]:

@@ -7,14 +7,13 @@
   with the storage faked at the requests boundary by ``responses``, so the
   route's figure includes ``responses`` matching the call and building its
   answer; beside botocore's ``create_multipart_upload`` answered by a
-  ``before-send`` hook (its serialisation, signing and parsing, no network).
-
+  ``before-send`` hook (its serialisation, signing and parsing, no network);
 * completing an upload (``POST /s3/multipart/{uploadId}/complete``, a
   Lambda event, the storage faked by ``responses``) with ``VERIFY_CONTENT``
   off and on: the difference is the check's cost per completion in the
   function (signing the ranged GET, reading 8 KiB through requests and
-  ``responses``, the sniff), without the storage's round trip, which a real
-  check adds once (one GET of at most 8 KiB, in the region);
+  ``responses``, the sniff, its audit line), without the storage's round
+  trip, which a real check adds once (one GET of at most 8 KiB, in the region);
 * the sniff alone (:func:`chalicelib.content_check.mismatch` on 8 KiB).
 
 Both storages answer ``CreateMultipartUpload`` with the same XML.
@@ -23,7 +22,6 @@ Both storages answer ``CreateMultipartUpload`` with the same XML.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -144,11 +142,6 @@ def multipart_cases(app: Any, client: Any, use_s3: Callable[[], None]) -> list[A
     from .timing import Case
 
     fake_storage()
-    # The check's log line is built (its JSON) but not written: thousands of
-    # samples would flood the bench's output, and Lambda's stdout costs differ.
-    verify_log = logging.getLogger("signpost.verify")
-    verify_log.addHandler(logging.NullHandler())
-    verify_log.propagate = False
     return [
         Case(
             "route_complete",

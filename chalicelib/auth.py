@@ -1,9 +1,10 @@
 """Who may ask (``AUTH_MODE``): an API key or a JWT in ``Authorization: Bearer``.
 
 :func:`authenticate` runs before a request's body is read: it returns the
-caller's key segment, or ``None`` when the mode has no per-user prefix, or
-raises the refusal. PyJWT and requests are imported inside the functions
-that use them, so importing the app stays cheap.
+caller (its key segment, ``None`` when the mode has no per-user prefix, and
+who it is for the audit line), or raises the refusal. PyJWT and requests
+are imported inside the functions that use them, so importing the app
+stays cheap.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
+from .audit import principal_of_key
 from .environment import Env
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
 from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
@@ -36,21 +38,34 @@ JWKS_MIN_INTERVAL = 60.0  # seconds between two fetches, whatever their outcome
 JWKS_MAX_AGE = 3600.0  # keys are re-read after this, so a withdrawn key stops working
 
 
-def authenticate(authorization: str | None, env: Env) -> str | None:
-    """The caller's ``user/`` segment: ``None`` for ``none`` and ``api-key``.
+class Caller(NamedTuple):
+    """Who asks: the ``user/`` segment of their keys (``None`` for ``none`` and
+    ``api-key``), and the audit line's ``principal`` (the JWT's ``sub``, the
+    API key's short id, ``None`` for ``none``)."""
+
+    user: str | None
+    principal: str | None
+
+
+ANONYMOUS = Caller(None, None)
+
+
+def authenticate(authorization: str | None, env: Env) -> Caller:
+    """The caller that ``AUTH_MODE`` lets in.
 
     Raises ``MissingCredentials`` (no bearer credential), ``AccessDenied`` (a
     wrong one), ``NotConfigured`` or ``AuthUnavailable``.
     """
     auth = load_auth(env)
     if auth.mode == "none":
-        return None
+        return ANONYMOUS
     bearer = bearer_credential(authorization)
     if auth.mode == "api-key":
         check_api_key(bearer, auth.api_keys)
-        return None
+        return Caller(None, principal_of_key(bearer))
     warn_without_issuer(auth)
-    return user_segment(jwt_subject(bearer, auth, JWKS_CACHE))
+    subject = jwt_subject(bearer, auth, JWKS_CACHE)
+    return Caller(user_segment(subject), subject)
 
 
 _WARNED_WITHOUT_ISSUER: set[str] = set()  # JWKS URLs already warned about

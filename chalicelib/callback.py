@@ -121,10 +121,6 @@ class UploadReport(NamedTuple):
     expires: int
     content_md5: str = ""  # base64, as OSS computed it
 
-    def log_line(self) -> str:
-        """One JSON line: escaped, so a filename cannot forge another log line."""
-        return json.dumps({"event": "upload", **self._asdict()})
-
     def answer(self) -> dict[str, Any]:
         """The callback's answer, which OSS hands to the uploader as is."""
         return {"status": "ok", "key": self.key}

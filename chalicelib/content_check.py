@@ -131,6 +131,8 @@ class StoredHead(NamedTuple):
 class StoredObjects(Protocol):
     """The storage calls the check makes (:class:`.storage.MultipartStorage`)."""
 
+    bucket: str
+
     def read_head(self, key: str, max_bytes: int) -> StoredHead: ...
 
     def delete(self, key: str) -> None: ...

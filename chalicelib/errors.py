@@ -108,6 +108,13 @@ class ContentMismatch(SignpostError):
         self.detected = detected
 
 
+class NoSuchUpload(SignpostError):
+    """The storage knows no upload of that ID for that key (SPEC 11): anyone
+    can name one, so it is the caller's 404, logged at INFO, not a 502."""
+
+    status = 404
+
+
 class StorageError(SignpostError):
     """The storage refused or failed one of the function's own calls (multipart).
 

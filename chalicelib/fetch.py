@@ -11,9 +11,13 @@ fetch only. Each caller words a failure its own way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 CHUNK_BYTES = 4096  # read at a time, so a body is dropped at most this far past the cap
 
@@ -48,6 +52,13 @@ class Unreachable(FetchFailed):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
+
+
+class DeadlineExceeded(Unreachable):
+    """The whole answer did not arrive by the caller's deadline."""
+
+    def __init__(self) -> None:
+        super().__init__("DeadlineExceeded")
 
 
 class Reply(NamedTuple):
@@ -91,13 +102,43 @@ def _opened(
         raise Unreachable(type(error).__name__) from None
 
 
-def _read(response: Any, max_bytes: int) -> bytes:
+def _read(response: Any, max_bytes: int, deadline: float | None = None) -> bytes:
     body = b""
     for chunk in response.iter_content(CHUNK_BYTES):
         body += chunk
         if len(body) > max_bytes:
             raise TooLarge(max_bytes)
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded()
     return body
+
+
+def _by(deadline: float, work: Callable[[], T]) -> T:
+    """``work()``'s result if it ends by ``deadline`` (monotonic seconds).
+
+    Timeouts bound each read, not their sum: a host that sends a byte every
+    few seconds, in its headers or its body, never trips one. So the work
+    runs in a daemon thread that the caller stops waiting for at the
+    deadline; the thread itself gives up at its next read past the deadline
+    or its read timeout, whichever comes first.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # handed to the caller, whatever it is
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name="signpost-fetch", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if not outcome:
+        raise DeadlineExceeded()
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value  # type: ignore[no-any-return]
+    raise value
 
 
 def bounded_get(
@@ -126,11 +167,18 @@ def bounded_request(
     max_bytes: int,
     headers: Mapping[str, str] | None = None,
     body: bytes | None = None,
+    deadline: float | None = None,
 ) -> Reply:
     """Any status's answer, its body at most ``max_bytes``: the caller reads
-    a refusal's body too. Raises :class:`TooLarge` or :class:`Unreachable`."""
-    with _opened(method, url, timeout, headers, body) as response:
-        return Reply(response.status_code, _read(response, max_bytes))
+    a refusal's body too. With ``deadline`` (monotonic seconds), the whole
+    answer must have arrived by then. Raises :class:`TooLarge` or
+    :class:`Unreachable` (:class:`DeadlineExceeded` past the deadline)."""
+
+    def fetch() -> Reply:
+        with _opened(method, url, timeout, headers, body) as response:
+            return Reply(response.status_code, _read(response, max_bytes, deadline))
+
+    return fetch() if deadline is None else _by(deadline, fetch)
 
 
 def leading_bytes(
@@ -139,16 +187,23 @@ def leading_bytes(
     timeout: float | tuple[float, float],
     max_bytes: int,
     headers: Mapping[str, str] | None = None,
+    deadline: float | None = None,
 ) -> Head:
     """A GET's first ``max_bytes`` of body, whatever the status, then the
     connection dropped: a host that ignores ``Range`` and sends everything is
-    read no further. Raises :class:`Unreachable`."""
-    with _opened("GET", url, timeout, headers, None) as response:
-        body = b""
-        for chunk in response.iter_content(CHUNK_BYTES):
-            body += chunk
-            if len(body) >= max_bytes:
-                break
-        return Head(
-            response.status_code, response.headers.get("Content-Type", ""), body[:max_bytes]
-        )
+    read no further. With ``deadline``, as :func:`bounded_request`. Raises
+    :class:`Unreachable` (:class:`DeadlineExceeded` past the deadline)."""
+
+    def fetch() -> Head:
+        with _opened("GET", url, timeout, headers, None) as response:
+            body = b""
+            for chunk in response.iter_content(CHUNK_BYTES):
+                body += chunk
+                if len(body) >= max_bytes:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DeadlineExceeded()
+            content_type = response.headers.get("Content-Type", "")
+            return Head(response.status_code, content_type, body[:max_bytes])
+
+    return fetch() if deadline is None else _by(deadline, fetch)

@@ -8,7 +8,6 @@ defaults unless a caller passes its own.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,10 +15,12 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from . import audit
 from .checks import UPPY_FIELDS, TicketRequest, check_ticket_request, parse_body
 from .content_types import extensions_by_type
 from .environment import Env
 from .errors import AccessDenied, NotConfigured, NotFound
+from .policy import iso8601
 from .settings import (
     OssSettings,
     S3Settings,
@@ -36,8 +37,6 @@ from .tickets import FormTarget, issue_ticket, legacy_signature, ticket_expiry
 
 Clock = Callable[[], datetime]
 SegmentSource = Callable[[], str]  # a key's random segment
-
-log = logging.getLogger("signpost.callback")
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
@@ -141,7 +140,20 @@ def _ticket(
     ticket = issue_ticket(
         request, settings, target, now=now, segment=segment, user=user, extra_fields=extra
     )
-    return ticket.to_dict()
+    answer = ticket.to_dict()
+    audit.decided(
+        "ticket",
+        provider=settings.provider,
+        bucket=target.bucket,
+        key=ticket.key,
+        filename=request.filename,
+        content_type=request.content_type,
+        size=request.size,
+        max_size=ticket.max_size,
+        expires_at=answer["expires_at"],
+        policy_sha256=audit.policy_sha256(ticket.fields["policy"]),
+    )
+    return answer
 
 
 def upload_rules(env: Env) -> dict[str, Any]:
@@ -178,17 +190,34 @@ def legacy_policy(
     user = caller()
     settings = load_settings(env)
     target = oss_target(load_oss(env, signature_version="v1"))
-    return legacy_signature(settings, target, now=clock(), segment=segment(), user=user)
+    answer = legacy_signature(settings, target, now=clock(), segment=segment(), user=user)
+    audit.decided(
+        "ticket",
+        provider="oss",
+        bucket=target.bucket,
+        key=answer["dir"],  # a prefix: this route's caller names the key under it
+        policy_sha256=audit.policy_sha256(answer["policy"]),
+    )
+    return answer
+
+
+def _moment(seconds: int) -> str | None:
+    """Unix seconds as ``expires_at`` is written; ``None`` past what a date can hold."""
+    try:
+        return iso8601(datetime.fromtimestamp(seconds, timezone.utc))
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def oss_callback(
     headers: Mapping[str, str], body: bytes | str, env: Env, *, clock: Clock = utc_now
 ) -> dict[str, Any]:
-    """``POST /oss-callback``: log the upload OSS reports, once its signature holds;
-    with ``VERIFY_CONTENT=on``, check its bytes (a mismatch deletes it and
-    refuses the callback: OSS then answers the uploader ``203``).
+    """``POST /oss-callback``: the upload OSS reports, once its signature holds,
+    goes to the audit line; with ``VERIFY_CONTENT=on`` its bytes are then
+    checked (a mismatch deletes it and refuses the callback: OSS then answers
+    the uploader ``203``).
 
-    A refusal's reason goes to the log; the caller learns only ``AccessDenied``.
+    A refusal's reason goes to the audit line; the caller learns only ``AccessDenied``.
     """
     from .callback import CallbackRefused, verify_callback  # this route's own module
 
@@ -200,9 +229,20 @@ def oss_callback(
     try:
         report = verify_callback(headers, raw, callback_url, dev_prefixes, clock().timestamp())
     except CallbackRefused as refusal:
-        log.warning("callback refused: %s", refusal.reason)
+        audit.note(reason=refusal.reason)  # for the refusal's audit line, not the caller
         raise AccessDenied("The callback could not be verified.") from None
-    log.info(report.log_line())
+    audit.decided(
+        "callback",
+        provider="oss",
+        bucket=report.bucket,
+        key=report.key,
+        filename=report.filename,
+        content_type=report.mime_type,
+        size=report.size,
+        etag=report.etag,
+        content_md5=report.content_md5,
+        expires_at=_moment(report.expires),
+    )
     from .verify_handlers import after_callback  # VERIFY_CONTENT's storage calls
 
     after_callback(report.key, report.user, env, clock=clock)

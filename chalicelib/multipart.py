@@ -136,8 +136,9 @@ def match_parts(sent: Sequence[SentPart], listed: Sequence[Part]) -> list[Part]:
 
 def complete_upload(
     store: PartStore, key: str, upload_id: str, sent: Sequence[SentPart], max_bytes: int
-) -> None:
-    """Complete with the listed parts; over ``max_bytes`` in all, abort and refuse."""
+) -> list[Part]:
+    """Complete with the listed parts; over ``max_bytes`` in all, abort and refuse.
+    The parts joined."""
     parts = match_parts(sent, store.list_parts(key, upload_id))
     total = sum(part.size for part in parts)
     if total > max_bytes:
@@ -147,3 +148,4 @@ def complete_upload(
             "the upload was aborted."
         )
     store.complete(key, upload_id, parts)
+    return parts

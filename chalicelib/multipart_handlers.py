@@ -9,8 +9,10 @@ it inside these routes only, so the other routes' cold start never pays.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, NamedTuple
 
+from . import audit
 from .checks import UPPY_FIELDS, check_ticket_request, parse_body
 from .environment import Env
 from .handlers import Clock, SegmentSource, random_segment, utc_now
@@ -23,6 +25,7 @@ from .multipart import (
     complete_upload,
     parse_completion,
 )
+from .policy import iso8601
 from .request_signers import OssV4RequestSigner, S3SigV4RequestSigner
 from .settings import Settings, load_oss, load_s3, load_settings
 from .storage import MultipartStorage, OssStorage, S3Storage
@@ -54,7 +57,9 @@ def multipart_storage(settings: Settings, env: Env, clock: Clock) -> MultipartSt
 def _upload(upload_id: str, query: Query, env: Env, user: str | None) -> Upload:
     """The checks every route on one upload runs first: the key's owner, the ID's shape."""
     settings = load_settings(env)
+    audit.note(provider=settings.provider)
     key = check_key(query.get("key"), settings.upload_dir, user)
+    audit.note(key=key)
     return Upload(settings, key, check_upload_id(upload_id))
 
 
@@ -71,7 +76,15 @@ def create(
     request = check_ticket_request(parse_body(body), settings, UPPY_FIELDS)
     key = object_key(settings.upload_dir, user, segment(), request.filename)
     storage = multipart_storage(settings, env, clock)
+    audit.note(provider=settings.provider, bucket=storage.bucket, key=key)
     upload_id = storage.create(key, request.content_type, content_disposition(request.filename))
+    audit.decided(
+        "multipart.create",
+        filename=request.filename,
+        content_type=request.content_type,
+        size=request.size,
+        max_size=settings.max_upload_bytes,
+    )
     return {"key": key, "uploadId": upload_id}
 
 
@@ -93,10 +106,9 @@ def sign_part(
     number = check_part_number(part_number)
     storage = multipart_storage(upload.settings, env, clock)
     expires = upload.settings.expire_seconds
-    return {
-        "url": storage.part_url(upload.key, upload.upload_id, number, expires),
-        "expires": expires,
-    }
+    url = storage.part_url(upload.key, upload.upload_id, number, expires)
+    _signed(storage, 1, clock, expires)
+    return {"url": url, "expires": expires}
 
 
 def sign_batch(
@@ -112,7 +124,14 @@ def sign_batch(
         str(number): storage.part_url(upload.key, upload.upload_id, number, expires)
         for number in numbers
     }
+    _signed(storage, len(urls), clock, expires)
     return {"presignedUrls": urls}
+
+
+def _signed(storage: MultipartStorage, parts: int, clock: Clock, expires: int) -> None:
+    """The audit line of part URLs signed: how many, and until when."""
+    until = clock() + timedelta(seconds=expires)
+    audit.decided("multipart.sign", bucket=storage.bucket, parts=parts, expires_at=iso8601(until))
 
 
 def list_parts(
@@ -138,7 +157,11 @@ def complete(
     upload = _upload(upload_id, query, env, user)
     sent = parse_completion(parse_body(body))
     storage = multipart_storage(upload.settings, env, clock)
-    complete_upload(storage, upload.key, upload.upload_id, sent, upload.settings.max_upload_bytes)
+    audit.note(bucket=storage.bucket)
+    parts = complete_upload(
+        storage, upload.key, upload.upload_id, sent, upload.settings.max_upload_bytes
+    )
+    audit.decided("multipart.complete", size=sum(part.size for part in parts), parts=len(parts))
     from .verify_handlers import after_completion  # imports this module: not at the top
 
     after_completion(storage, upload.key, env)
@@ -150,5 +173,8 @@ def abort(
 ) -> dict[str, Any]:
     """``DELETE /s3/multipart/{uploadId}``: the upload and its parts dropped."""
     upload = _upload(upload_id, query, env, user)
-    multipart_storage(upload.settings, env, clock).abort(upload.key, upload.upload_id)
+    storage = multipart_storage(upload.settings, env, clock)
+    audit.note(bucket=storage.bucket)
+    storage.abort(upload.key, upload.upload_id)
+    audit.decided("multipart.abort")
     return {}

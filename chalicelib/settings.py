@@ -162,6 +162,13 @@ def verify_content_on(env: Env) -> bool:
     return choice(env, "VERIFY_CONTENT", SWITCH) == "on"
 
 
+def on_lambda(env: Env) -> bool:
+    """Whether the function runs on Lambda, which sets ``AWS_LAMBDA_FUNCTION_NAME``
+    for every function: there its logs reach CloudWatch, which reads the
+    audit lines' metrics. Function Compute and a local run do not set it."""
+    return get(env, "AWS_LAMBDA_FUNCTION_NAME") is not None
+
+
 def _credentials(env: Env, key_id: str, secret: str, session_token: str) -> Credentials:
     return Credentials(
         access_key_id=require(env, key_id),

@@ -25,22 +25,28 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from xml.etree import ElementTree
 
 from .content_check import StoredHead
-from .errors import StorageError
-from .fetch import TooLarge, Unreachable, bounded_request, leading_bytes
+from .errors import NoSuchUpload, SignpostError, StorageError
+from .fetch import DeadlineExceeded, TooLarge, Unreachable, bounded_request, leading_bytes
 from .multipart import MAX_PART_NUMBER, UPLOAD_ID, Part
 from .request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
 
 log = logging.getLogger("signpost.storage")
 
-STORAGE_TIMEOUT = (3.05, 20.0)  # seconds to connect, and between two reads of an answer
+STORAGE_TIMEOUT = (3.05, 8.0)  # seconds to connect, and between two reads of an answer
+# Every storage call of one request ends this many seconds after the first
+# starts: with a last read's timeout, inside Lambda's 29 s and FC's 30 s.
+STORAGE_BUDGET_SECONDS = 18.0
 MAX_ANSWER_BYTES = 1024 * 1024  # a ListParts page of 1000 parts is about 250 kB
 PARTS_PER_PAGE = 1000  # the most either service lists at once
+MAX_LIST_PAGES = MAX_PART_NUMBER // PARTS_PER_PAGE  # 10 pages hold every part there can be
+MAX_PART_BYTES = 5 * 1024**3  # OSS and S3: a part is at most 5 GiB
 _ERROR_CODE = re.compile(r"[A-Za-z0-9.-]{1,64}")
 # What no storage answer needs and an attacker's would: a DTD, or an entity it declares.
 _DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -100,6 +106,7 @@ class MultipartStorage:
         self.bucket = bucket
         self._signer = signer
         self._clock = clock
+        self._deadline: float | None = None  # monotonic; set by the first call
 
     def object_url(self, key: str) -> str:
         """The object's URL: where a completed upload can be found."""
@@ -121,23 +128,33 @@ class MultipartStorage:
         return upload_id
 
     def list_parts(self, key: str, upload_id: str) -> list[Part]:
-        """Every part uploaded so far, ascending, all pages read."""
+        """Every part uploaded so far, ascending, all pages read.
+
+        Only what a storage can hold is believed: at most ``MAX_LIST_PAGES``
+        pages, part numbers 1 to 10000 ascending (so each once, and past the
+        page's marker), sizes 0 to 5 GiB. Anything else is an answer that
+        could not be read, never more calls or a sum to trust.
+        """
         parts: list[Part] = []
         marker = 0
-        while True:
+        for _ in range(MAX_LIST_PAGES):
             query = {"uploadId": upload_id, "max-parts": str(PARTS_PER_PAGE)}
             if marker:
                 query["part-number-marker"] = str(marker)
             page = self._call("list the parts", self._request("GET", key, query))
             try:
-                parts.extend(
-                    Part(
+                for item in page.findall("{*}Part"):
+                    part = Part(
                         int(_text(item, "PartNumber")),
                         int(_text(item, "Size")),
                         _text(item, "ETag"),
                     )
-                    for item in page.findall("{*}Part")
-                )
+                    last = parts[-1].number if parts else marker
+                    if not max(last, marker) < part.number <= MAX_PART_NUMBER:
+                        raise ValueError("a part number out of order, repeated or out of range")
+                    if not 0 <= part.size <= MAX_PART_BYTES:
+                        raise ValueError("a part size out of range")
+                    parts.append(part)
                 truncated = _text(page, "IsTruncated").lower() == "true"
                 following = int(_text(page, "NextPartNumberMarker") or 0) if truncated else 0
             except ValueError:
@@ -147,6 +164,7 @@ class MultipartStorage:
             if not marker < following <= MAX_PART_NUMBER:  # a marker that does not move on
                 raise self._unreadable("list the parts")
             marker = following
+        raise self._unreadable("list the parts")  # more pages than parts there can be
 
     def complete(self, key: str, upload_id: str, parts: Sequence[Part]) -> None:
         """Join ``parts`` (numbers and ETags as listed) into the object, refusing to replace one."""
@@ -177,7 +195,11 @@ class MultipartStorage:
                 timeout=STORAGE_TIMEOUT,
                 max_bytes=max_bytes,
                 headers={**request.headers, **signature},
+                deadline=self._started(),
             )
+        except DeadlineExceeded:
+            log.error("storage: could not read the object within %s s", STORAGE_BUDGET_SECONDS)
+            raise StorageError("The storage did not read the object in time.") from None
         except Unreachable as failure:
             log.error("storage: could not read the object: %s", failure)
             raise StorageError("The storage could not read the object: no usable answer.") from None
@@ -209,8 +231,20 @@ class MultipartStorage:
     ) -> ObjectRequest:
         return ObjectRequest(method, self.endpoint, self.bucket, key, query, headers, body)
 
+    def _started(self) -> float:
+        """The deadline of the request's storage calls: ``STORAGE_BUDGET_SECONDS``
+        after the first (monotonic seconds)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + STORAGE_BUDGET_SECONDS
+        return self._deadline
+
     def _call(self, operation: str, request: ObjectRequest) -> ElementTree.Element:
-        """Send a signed request; the answer's XML root (an empty one for no body)."""
+        """Send a signed request; the answer's XML root (an empty one for no body).
+
+        The request's storage calls share one deadline, ``STORAGE_BUDGET_SECONDS``
+        after the first: a storage that answers a byte at a time cannot hold
+        the function past its timeout.
+        """
         signature = self._signer.request_headers(request, self._clock())
         try:
             reply = bounded_request(
@@ -220,7 +254,11 @@ class MultipartStorage:
                 max_bytes=MAX_ANSWER_BYTES,
                 headers={**request.headers, **signature},
                 body=request.body or None,
+                deadline=self._started(),
             )
+        except DeadlineExceeded:
+            log.error("storage: could not %s within %s s", operation, STORAGE_BUDGET_SECONDS)
+            raise StorageError(f"The storage did not {operation} in time.") from None
         except (Unreachable, TooLarge) as failure:
             log.error("storage: could not %s: %s", operation, failure)
             raise StorageError(f"The storage could not {operation}: no usable answer.") from None
@@ -234,13 +272,18 @@ class MultipartStorage:
         raise self._refusal(operation, reply.status, reply.body)
 
     @staticmethod
-    def _refusal(operation: str, status: int, body: bytes) -> StorageError:
+    def _refusal(operation: str, status: int, body: bytes) -> SignpostError:
         """The storage's refusal, named by its error code when its answer gives one."""
         try:
             root = parse_xml(body) if body.strip() else ElementTree.Element("Empty")
         except ValueError:
             root = ElementTree.Element("Empty")
         code = _text(root, "Code") if _local(root.tag) == "Error" else ""
+        if code == "NoSuchUpload":  # anyone can name an upload: no server error (SPEC 11)
+            log.info("storage: could not %s: HTTP %s NoSuchUpload", operation, status)
+            return NoSuchUpload(
+                "The storage knows no such upload: it was completed, aborted or never started."
+            )
         code = code if _ERROR_CODE.fullmatch(code) else f"HTTP {status}"
         log.warning("storage: could not %s: HTTP %s %s", operation, status, code)
         return StorageError(f"The storage refused to {operation}: {code}.")

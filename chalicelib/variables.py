@@ -23,7 +23,8 @@ CORS = "cors"
 CALLBACK = "callback"
 VERIFY = "verify"
 LEGACY = "legacy"
-GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, VERIFY, LEGACY)
+PLATFORM = "platform"
+GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, VERIFY, LEGACY, PLATFORM)
 
 
 class Variable(NamedTuple):
@@ -203,6 +204,12 @@ VARIABLES = (
         LEGACY,
         "off",
         "`on` serves `GET /get_post_signature_for_oss_upload`; `off` answers it 404",
+    ),
+    Variable(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        PLATFORM,
+        None,
+        "set by Lambda, not by you: where set, the audit lines carry CloudWatch metrics (EMF)",
     ),
 )
 

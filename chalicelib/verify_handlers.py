@@ -9,20 +9,17 @@ request signers and the storage calls.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .content_check import StoredObjects, check_stored
+from . import audit
+from .content_check import StoredObjects, check_stored, media_type
 from .environment import Env
 from .errors import AccessDenied, ContentMismatch, SignpostError
 from .handlers import Clock, utc_now
 from .keys import is_own_key
 from .multipart_handlers import multipart_storage
 from .settings import load_s3, load_settings, verify_content_on
-
-log = logging.getLogger("signpost.verify")
 
 # S3's EventBridge events ("Using EventBridge" and "EventBridge event message
 # structure" in the S3 user guide): what the app's handler subscribes to.
@@ -31,24 +28,24 @@ S3_SOURCE = "aws.s3"
 
 
 def verify(storage: StoredObjects, key: str, where: str) -> None:
-    """Check ``key``; one JSON log line says what was found. A mismatch or a
-    storage error is raised on, after its line."""
+    """Check ``key``; its ``verify`` audit line says what was found (SPEC 14).
+    A mismatch or a storage error is raised on, after its line."""
+    facts = {"where": where, "bucket": storage.bucket, "key": key}
     try:
         stored = check_stored(storage, key)
     except ContentMismatch as mismatch:
-        _log(where, key, "deleted", mismatch.declared, mismatch.detected)
+        audit.record(
+            "verify",
+            outcome="deleted",
+            content_type=mismatch.declared,
+            detected=mismatch.detected,
+            **facts,
+        )
         raise
     except SignpostError as error:
-        _log(where, key, "unchecked", code=error.code)
+        audit.record("verify", "ERROR", outcome="unchecked", code=error.code, **facts)
         raise
-    _log(where, key, "passed", stored.content_type)
-
-
-def _log(where: str, key: str, outcome: str, *pair: str, **more: str) -> None:
-    """One JSON line: where, which key, the outcome, the declared and detected types."""
-    line = {"event": "verify", "where": where, "key": key, "outcome": outcome}
-    line.update(zip(("declared", "detected"), pair, strict=False))
-    log.info(json.dumps({**line, **more}))
+    audit.record("verify", outcome="passed", content_type=media_type(stored.content_type), **facts)
 
 
 def after_completion(storage: StoredObjects, key: str, env: Env) -> None:

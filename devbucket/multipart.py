@@ -144,6 +144,10 @@ def initiate(
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
     except InvalidKey as error:
         raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+    if provider.OVERWRITE_CHECKED_AT_INITIATION:
+        refusal = provider.overwrite_refusal(request.headers)
+        if refusal is not None and store.get(key) is not None:
+            raise refusal
     content_type = request.headers.get("content-type") or provider.default_type(key)
     uploads.start(upload_id, key, content_type, object_headers(provider, request.headers))
     document = xml_document(
@@ -244,7 +248,9 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
     """The parts the completion list names, each as uploaded and big enough."""
     listed = completion_list(body)
     numbers = [number for number, _ in listed]
-    if any(later <= earlier for earlier, later in pairwise(numbers)):
+    # Both services document "ascending" only: a number repeated is not out
+    # of order (the permissive reading), and names its part once.
+    if any(later < earlier for earlier, later in pairwise(numbers)):
         raise ServiceError(
             400,
             "InvalidPartOrder",
@@ -252,7 +258,7 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
             "in order by part number.",
         )
     stored = {part.number: part for part in upload_parts}
-    chosen = []
+    chosen: list[Part] = []
     for number, etag in listed:
         part = stored.get(number)
         if part is None or _unquoted(etag) != _unquoted(provider.etag(part.md5_hex)):
@@ -264,7 +270,8 @@ def _chosen_parts(provider: Provider, upload_parts: list[Part], body: bytes) -> 
                 "part's entity tag.",
                 {"PartNumber": str(number), "ETag": etag},
             )
-        chosen.append(part)
+        if not chosen or chosen[-1] is not part:
+            chosen.append(part)
     for part in chosen[:-1]:
         if part.size < provider.MIN_PART_SIZE:
             raise ServiceError(

@@ -85,10 +85,14 @@ META_PREFIX = "x-oss-meta-"
 # Served back as the object's headers, besides the standard ones and x-oss-meta-*.
 SERVICE_HEADERS: tuple[str, ...] = ("x-oss-storage-class", "x-oss-server-side-encryption")
 # "UploadPart": each part but the last is at least 100 KB; read as 100,000 bytes,
-# the smaller of 100 x 1000 and 100 x 1024 (the page does not say which).
+# the smaller of 100 x 1000 and 100 x 1024 (the page does not say which;
+# Alibaba's SDKs take 102,400): never stricter than the page.
 MIN_PART_SIZE = 100_000
 XML_NAMESPACE: str | None = None
 OBJECT_SIZE_HEADER: str | None = None
+# InitiateMultipartUpload: x-oss-forbid-overwrite: true and the key taken is
+# refused there already (:func:`overwrite_refusal`).
+OVERWRITE_CHECKED_AT_INITIATION = True
 
 
 def verify_v1(fields: Mapping[str, str], bucket: Bucket) -> None:
@@ -125,10 +129,21 @@ def may_go_unbound(name: str) -> bool:
 
 
 def forbids_overwrite(fields: Mapping[str, str]) -> bool:
-    """``x-oss-forbid-overwrite: true`` forbids replacing an object; any other
-    value, or none, allows it (PostObject names true and false only and says
-    nothing of others: the reading that lets an upload through)."""
-    return fields.get("x-oss-forbid-overwrite", "").lower() == "true"
+    """``x-oss-forbid-overwrite: true`` forbids replacing an object; ``false``,
+    or none, allows it. Any other value is refused: OSS 0006-00000117 (the
+    PostObject field) and 0017-00000279 (the header) take true or false
+    only. The pages write them in lower case and say nothing of others: any
+    case is taken, the reading that lets an upload through."""
+    value = fields.get("x-oss-forbid-overwrite")
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise ServiceError(
+            400,
+            "InvalidArgument",
+            "The value of x-oss-forbid-overwrite is invalid: it must be true or false.",
+        )
+    return value.lower() == "true"
 
 
 def new_upload_id() -> str:
@@ -147,10 +162,11 @@ def default_type(key: str) -> str:
 
 
 def overwrite_refusal(headers: Mapping[str, str]) -> ServiceError | None:
-    """``x-oss-forbid-overwrite: true`` on the completion (any case):
-    ``409 FileAlreadyExists`` if the key exists. Sent only at initiation it
-    is not carried over: the page does not say it is, so the dev bucket
-    takes the reading that lets the upload replace the object."""
+    """``x-oss-forbid-overwrite: true`` (any case) at initiation or on the
+    completion: ``409 FileAlreadyExists`` if the key exists (OSS
+    InitiateMultipartUpload; 0042-00000214). Sent only at initiation it is
+    not carried over to the completion: the pages do not say it is, so the
+    dev bucket takes the reading that lets the upload replace the object."""
     if forbids_overwrite(headers):
         return ServiceError(
             409,

@@ -147,6 +147,7 @@ class _PostObject:
         self.part: FilePart | None = None
         self.incoming: IncomingObject | None = None
         self.callback: callback.Callback | None = None
+        self.overwrite = True  # whether the upload may replace an object
 
     def accept(self, form: FormFields, part: FilePart) -> IncomingObject:
         """Everything but the size, before a byte of the file is kept."""
@@ -157,6 +158,7 @@ class _PostObject:
         if fields["key"].startswith(callback.KEY_FOLDER):
             raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
         self.callback = self.provider.upload_callback(fields)
+        self.overwrite = not self.provider.forbids_overwrite(fields)
         limit = self.policy.size_limit(POST_OBJECT_LIMIT)
         self.part = part
         self.incoming = self.store.receive(limit, lambda: refusal(conditions.EntityTooLarge()))
@@ -176,7 +178,7 @@ class _PostObject:
             key,
             content_type,
             object_headers(self.provider, fields),
-            overwrite=not self.provider.forbids_overwrite(fields),
+            overwrite=self.overwrite,
         )
         etag = self.incoming.md5_hex.upper()
         return callback.Stored(self.bucket.name, key, etag, self.incoming.size, content_type)

@@ -42,6 +42,8 @@ class Provider(Protocol):
     XML_NAMESPACE: str | None
     # The header of CompleteMultipartUpload that states the object's size, if any.
     OBJECT_SIZE_HEADER: str | None
+    # Whether the initiation's own headers may refuse a key that is taken.
+    OVERWRITE_CHECKED_AT_INITIATION: bool
 
     def new_upload_id(self) -> str:
         """A multipart upload id, as the service makes them."""
@@ -53,8 +55,9 @@ class Provider(Protocol):
         """The type of an object uploaded without one."""
 
     def overwrite_refusal(self, headers: Mapping[str, str]) -> ServiceError | None:
-        """The error a completion with ``headers`` gets if the key exists;
-        None when it may replace the object."""
+        """The error a completion (or, where :data:`OVERWRITE_CHECKED_AT_INITIATION`,
+        an initiation) with ``headers`` gets if the key exists; None when it
+        may replace the object."""
 
     def verify_signature(self, signing: Mapping[str, str], bucket: Bucket, now: datetime) -> None:
         """The form's signature, from its :data:`SIGNING_FIELDS`; a ServiceError if wrong."""

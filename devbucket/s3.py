@@ -87,6 +87,8 @@ MIN_PART_SIZE = 5 * 1024**2
 XML_NAMESPACE: str | None = "http://s3.amazonaws.com/doc/2006-03-01/"
 # CompleteMultipartUpload's MpuObjectSize: if sent, the parts' sum must equal it.
 OBJECT_SIZE_HEADER: str | None = "x-amz-mp-object-size"
+# CreateMultipartUpload documents no overwrite condition: only the completion's.
+OVERWRITE_CHECKED_AT_INITIATION = False
 
 
 def verify_signature(fields: Mapping[str, str], bucket: Bucket, now: datetime) -> None:

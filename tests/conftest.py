@@ -1,7 +1,9 @@
-"""Shared fixtures: a clean environment with test credentials, the API client, the app's logs."""
+"""Shared fixtures: a clean environment with test credentials, the API client,
+the app's logs and its audit lines."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,3 +51,20 @@ def app_logs() -> Iterator[list[logging.LogRecord]]:
     app.log.addHandler(handler)
     yield records
     app.log.removeHandler(handler)
+
+
+@pytest.fixture
+def audit_lines(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]]:
+    """The audit lines written to standard output since the last call, parsed.
+
+    Chalice's logger writes its records there too (``name - LEVEL - text``):
+    those are skipped; every JSON line must be an audit line.
+    """
+
+    def read() -> list[dict[str, Any]]:
+        lines = capsys.readouterr().out.splitlines()
+        parsed = [json.loads(line) for line in lines if line.startswith("{")]
+        assert all(isinstance(line, dict) and "event" in line for line in parsed), lines
+        return parsed
+
+    return read

@@ -375,9 +375,17 @@ def test_abort_drops_the_upload(
     [("GET", ""), ("DELETE", ""), ("POST", "/complete")],
     ids=["list", "abort", "complete"],
 )
-def test_an_unknown_upload_is_a_storage_error_naming_no_such_upload(
-    env: Any, api: Any, storage: responses.RequestsMock, method: str, path: str
+def test_an_unknown_upload_is_404_no_such_upload_logged_at_info(
+    env: Any,
+    api: Any,
+    storage: responses.RequestsMock,
+    method: str,
+    path: str,
+    audit_lines: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """SPEC 11: anyone can name an upload, so one the storage does not know is
+    no server error (OSS and S3 answer 404 NoSuchUpload)."""
     storage.add(
         "GET" if path else method,
         re.compile(re.escape(object_url(OSS, key())) + r"\?uploadId=.*"),
@@ -386,8 +394,10 @@ def test_an_unknown_upload_is_a_storage_error_naming_no_such_upload(
     )
     body = json.dumps({"parts": [{"PartNumber": 1, "ETag": "x"}]}) if path else None
     response = api.request(method, on_upload(path), headers=JSON, body=body)
-    assert_refused(response, 502, "StorageError")
-    assert "NoSuchUpload" in body_of(response)["error"]["message"]
+    assert_refused(response, 404, "NoSuchUpload")
+    (line,) = audit_lines()
+    assert (line["level"], line["code"]) == ("INFO", "NoSuchUpload")
+    assert all(record.levelname == "INFO" for record in caplog.records), caplog.records
 
 
 def test_a_200_that_is_an_error_is_a_storage_error(
@@ -668,7 +678,7 @@ def test_api_key_callers_only(env: Any, api: Any, storage: responses.RequestsMoc
 
 
 def test_no_secret_in_any_answer_or_log(
-    env: Any, api: Any, storage: responses.RequestsMock, app_logs: list[Any]
+    env: Any, api: Any, storage: responses.RequestsMock, app_logs: list[Any], audit_lines: Any
 ) -> None:
     storage.get(
         list_url(OSS, key()),
@@ -680,6 +690,7 @@ def test_no_secret_in_any_answer_or_log(
     )
     answers = [api.get(on_upload()).body, api.get(on_upload("/1")).body]
     text = b"".join(answers).decode() + "".join(record.getMessage() for record in app_logs)
+    text += json.dumps(audit_lines())
     assert "SignatureDoesNotMatch" in text
     assert SECRET not in text
 

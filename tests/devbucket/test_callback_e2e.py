@@ -78,6 +78,12 @@ def messages(records: list[logging.LogRecord]) -> list[str]:
     return [record.getMessage() for record in records]
 
 
+def audit_lines(out: str) -> list[dict[str, Any]]:
+    """The function's audit lines among what was written to standard output."""
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "event" in line]
+
+
 def key_fetches(caplog: pytest.LogCaptureFixture) -> int:
     """How many times the dev bucket served its public key (its request log)."""
     return sum(f"GET {bucket_callback.KEY_PATH} " in line for line in messages(caplog.records))
@@ -87,7 +93,6 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     env: Callable[..., None],
     bucket: RunningBucket,
     local_api: str,
-    app_logs: list[logging.LogRecord],
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -97,35 +102,35 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     ticket, response = upload_png(local_api)
 
     # The dev bucket's call reached the route and was verified; OSS passes the answer on.
-    assert '"POST /oss-callback HTTP/1.1" 200' in capfd.readouterr().err
+    captured = capfd.readouterr()
+    assert '"POST /oss-callback HTTP/1.1" 200' in captured.err
     assert key_fetches(caplog) == 1
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"status": "ok", "key": ticket["key"]}
     assert bucket.stored(ticket["key"]) == PNG
-    # The function logged what the dev bucket's body reported: every variable filled in.
-    lines = [json.loads(line) for line in messages(app_logs) if line.startswith("{")]
-    assert lines == [
-        {
-            "event": "upload",
-            "bucket": "signpost-dev",
-            "key": ticket["key"],
-            "etag": hashlib.md5(PNG).hexdigest().upper(),
-            "size": len(PNG),
-            "mime_type": "image/png",
-            "filename": FILENAME,
-            "user": "",
-            "expires": int(ticket["fields"]["x:expires"]),
-            "content_md5": base64.b64encode(hashlib.md5(PNG).digest()).decode(),
-        }
-    ]
+    # The function's audit lines: the ticket, then what the dev bucket's body
+    # reported, every variable filled in (the MD5 OSS computes among them).
+    ticket_line, callback_line = audit_lines(captured.out)
+    assert ticket_line["event"] == "ticket"
+    reported = ("event", "bucket", "key", "etag", "size", "content_type", "filename", "content_md5")
+    assert {name: callback_line[name] for name in reported} == {
+        "event": "callback",
+        "bucket": "signpost-dev",
+        "key": ticket["key"],
+        "etag": hashlib.md5(PNG).hexdigest().upper(),
+        "size": len(PNG),
+        "content_type": "image/png",
+        "filename": FILENAME,
+        "content_md5": base64.b64encode(hashlib.md5(PNG).digest()).decode(),
+    }
+    assert callback_line["expires_at"] == ticket["expires_at"]
 
 
 def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     env: Callable[..., None],
     bucket: RunningBucket,
     local_api: str,
-    app_logs: list[logging.LogRecord],
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -135,13 +140,16 @@ def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     ticket, response = upload_png(local_api)
 
     # OSS's answer when the callback fails: 203, and the object is kept.
-    assert '"POST /oss-callback HTTP/1.1" 403' in capfd.readouterr().err
+    captured = capfd.readouterr()
+    assert '"POST /oss-callback HTTP/1.1" 403' in captured.err
     assert key_fetches(caplog) == 0  # an untrusted key URL is never fetched
     assert response.status_code == 203
     assert oss_error(response) == ("CallbackFailed", "Error status : 403.")
     assert bucket.stored(ticket["key"]) == PNG
-    assert "callback refused: public key URL is not on a trusted host" in messages(app_logs)
-    assert not any(line.startswith('{"event"') for line in messages(app_logs))
+    ticket_line, refused_line = audit_lines(captured.out)
+    assert (refused_line["event"], refused_line["code"]) == ("refused", "AccessDenied")
+    assert refused_line["reason"] == "public key URL is not on a trusted host"
+    assert not any(line["event"] == "callback" for line in (ticket_line, refused_line))
 
 
 MARKUP = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
@@ -154,7 +162,7 @@ def test_with_verify_content_markup_is_refused_by_the_callback_203_and_gone(
     env: Callable[..., None],
     bucket: RunningBucket,
     local_api: str,
-    app_logs: list[logging.LogRecord],
+    capfd: pytest.CaptureFixture[str],
     filename: str,
     content_type: str,
 ) -> None:
@@ -166,17 +174,18 @@ def test_with_verify_content_markup_is_refused_by_the_callback_203_and_gone(
     assert response.status_code == 203
     assert oss_error(response) == ("CallbackFailed", "Error status : 422.")
     assert bucket.server.store.get(ticket["key"]) is None
-    verdicts = [json.loads(line) for line in messages(app_logs) if '"event": "verify"' in line]
-    assert verdicts == [
-        {
-            "event": "verify",
-            "where": "callback",
-            "key": ticket["key"],
-            "outcome": "deleted",
-            "declared": content_type,
-            "detected": "text/html",
-        }
-    ]
+    # The audit lines: the ticket, the callback, its check, and the refusal OSS heard.
+    lines = audit_lines(capfd.readouterr().out)
+    assert [line["event"] for line in lines] == ["ticket", "verify", "refused"]
+    verdict = lines[1]
+    assert {name: verdict[name] for name in ("where", "bucket", "key", "outcome")} == {
+        "where": "callback",
+        "bucket": "signpost-dev",
+        "key": ticket["key"],
+        "outcome": "deleted",
+    }
+    assert (verdict["content_type"], verdict["detected"]) == (content_type, "text/html")
+    assert (lines[2]["code"], lines[2]["status"]) == ("ContentMismatch", 422)
 
 
 def test_with_verify_content_a_true_png_passes_the_callback(

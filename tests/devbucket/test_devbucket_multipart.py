@@ -381,13 +381,43 @@ def test_parts_out_of_order_are_refused(running: RunningBucket, sdk: Oracle) -> 
     assert (refusal.status, refusal.code) == (400, "InvalidPartOrder")
 
 
+def test_a_repeated_part_number_in_ascending_order_is_taken_once(
+    running: RunningBucket, sdk: Oracle
+) -> None:
+    """Both services document only "ascending" order: a number repeated
+    (1, 1, 2) is not refused, and names its part once (the permissive reading)."""
+    minimum = MIN_PART[provider_of(running)]
+    key = key_for("twice.bin")
+    upload_id = sdk.initiate(key, "application/octet-stream")
+    parts = upload_parts(sdk, key, upload_id, [b"a" * minimum, b"tail"])
+    sdk.complete(key, upload_id, [parts[0], *parts])
+    assert running.stored(key) == b"a" * minimum + b"tail"
+
+
+def test_oss_refuses_to_start_an_upload_that_could_not_complete(tmp_path: Path) -> None:
+    """OSS: ``x-oss-forbid-overwrite: true`` at InitiateMultipartUpload and
+    the key taken: ``409 FileAlreadyExists`` already there."""
+    bucket = start_bucket(tmp_path / "oss", provider="oss")
+    try:
+        sdk = oracle_for(bucket)  # its initiation always sends forbid-overwrite: true
+        key = key_for("taken-at-start.bin")
+        first = sdk.initiate(key, "application/octet-stream")
+        sdk.complete(key, first, upload_parts(sdk, key, first, [b"first"]))
+        with pytest.raises(Refused) as refusal:
+            sdk.initiate(key, "application/octet-stream")
+        assert (refusal.value.status, refusal.value.code) == (409, "FileAlreadyExists")
+        assert bucket.stored(key) == b"first"
+    finally:
+        bucket.stop()
+
+
 def test_completion_honours_the_providers_no_overwrite_condition(
     running: RunningBucket, sdk: Oracle
 ) -> None:
     key = key_for("taken.bin")
     first = sdk.initiate(key, "application/octet-stream")
+    second = sdk.initiate(key, "application/octet-stream")  # before the key is taken
     sdk.complete(key, first, upload_parts(sdk, key, first, [b"first"]))
-    second = sdk.initiate(key, "application/octet-stream")  # OSS: forbid-overwrite here too
     parts = upload_parts(sdk, key, second, [b"second"])
     refusal = completion_refused(sdk, key, second, parts, forbid_overwrite=True)
     expected = (

@@ -241,6 +241,22 @@ def test_overwriting_is_allowed_unless_forbidden(bucket: RunningBucket) -> None:
     assert bucket.stored(KEY) == b"second"
 
 
+@pytest.mark.parametrize("value", ["abc", "1", "yes", ""])
+def test_a_forbid_overwrite_other_than_true_or_false_is_refused(
+    bucket: RunningBucket, value: str
+) -> None:
+    """OSS 0006-00000117: the PostObject field takes true or false, nothing else."""
+    form = v1_form({"key": KEY, "x-oss-forbid-overwrite": value}, [{"key": KEY}])
+    refused(post(bucket, form), 400, "InvalidArgument")
+    assert bucket.server.store.get(KEY) is None
+
+
+@pytest.mark.parametrize("value", ["true", "false", "TRUE", "False"])
+def test_true_and_false_in_any_case_are_taken(bucket: RunningBucket, value: str) -> None:
+    form = v1_form({"key": KEY, "x-oss-forbid-overwrite": value}, [{"key": KEY}])
+    assert post(bucket, form).status_code == 204
+
+
 def test_a_file_part_named_in_any_script_is_read(bucket: RunningBucket) -> None:
     form = v1_form({"key": KEY}, [{"key": KEY}])
     assert post(bucket, form, filename="报告 2026.png", file_type="image/png").status_code == 204

@@ -127,6 +127,8 @@ def test_markup_prefixes_never_raise(prefix: bytes, body: bytes) -> None:
 class FakeStorage:
     """The two calls of the check, scripted; what was deleted is kept."""
 
+    bucket = "signpost-test"
+
     def __init__(self, stored: StoredHead | None, *, delete_fails: bool = False) -> None:
         self.stored = stored
         self.delete_fails = delete_fails

@@ -126,6 +126,7 @@ def test_the_loaders_read_every_variable_of_the_table_and_no_other() -> None:
     settings.load_allowed_origins(env())
     settings.load_callback_url(env(OSS_CALLBACK_URL="https://api.example.com/oss-callback"))
     settings.load_callback_key_prefixes(env())
+    settings.on_lambda(env())
     assert seen == set(NAMES)
 
 
