@@ -29,11 +29,12 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib import audit
 from chalicelib.auth import authenticate
 from chalicelib.checks import TicketRequest, check_ticket_request, parse_body
 from chalicelib.cors import cors_headers
 from chalicelib.credentials import Credentials
-from chalicelib.handlers import form_target, random_segment, utc_now
+from chalicelib.handlers import audit_ticket, form_target, random_segment, utc_now
 from chalicelib.request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
 from chalicelib.settings import Settings, load_allowed_origins, load_callback_url, load_settings
 from chalicelib.tickets import FormTarget, Ticket, issue_ticket
@@ -91,6 +92,22 @@ def answer_dict(ticket: Ticket) -> Callable[[], dict[str, Any]]:
     """What ``upload_ticket`` does besides settings, checks and the core:
     read the clock, draw the key's random segment, make the answer dict."""
     return lambda: (utc_now(), random_segment(), ticket.to_dict())
+
+
+def audit_line(env: Mapping[str, str], ticket: Ticket, metrics: bool) -> Callable[[], None]:
+    """A ticket's audit line as a request writes it: the record opened (the
+    edge), the ticket's facts noted (the core), the line written (the edge;
+    to wherever ``sys.stdout`` goes, ``/dev/null`` under ``make bench``)."""
+    settings, target, _ = ticket_settings(env)
+    request = check_ticket_request(parse_body(BODY.encode()), settings)
+    answer = ticket.to_dict()
+
+    def write() -> None:
+        audit.begin(None, "203.0.113.9", "Mozilla/5.0 (X11; Linux x86_64)")
+        audit_ticket(request, settings, target, answer)
+        audit.finish(200, None, metrics)
+
+    return write
 
 
 def checks(env: Mapping[str, str]) -> Callable[[], TicketRequest]:
@@ -265,6 +282,8 @@ def all_cases() -> list[Case]:
         Case("auth", "part: auth step (AUTH_MODE none)", auth_step, v4),
         Case("cors", "part: CORS headers (CORS_ALLOW_ORIGIN read)", cors, v4),
         Case("answer", "part: clock, key segment, answer dict", answer_dict(v4_ticket)),
+        Case("audit", "part: the audit line (plain JSON)", audit_line(OSS_V4, v4_ticket, False)),
+        Case("audit_emf", "part: the audit line with EMF", audit_line(OSS_V4, v4_ticket, True)),
         Case("handler_oss_v4", "handler: Lambda event, OSS V4", lambda_call(app), v4),
         Case("handler_s3", "handler: Lambda event, S3", lambda_call(app), use_env(S3)),
         Case("chalice_tiny", "bare Chalice route, {} answer", lambda_call(bare_chalice({}))),

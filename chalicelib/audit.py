@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 NAMESPACE = "signpost"
-MAX_TEXT = 256  # characters kept of any text, so a caller cannot make a line huge
+MAX_TEXT = 256  # characters kept of text no check bounds, so a caller cannot make a line huge
 # Counts per event: the metric, where its value comes from (1, or a field), its unit.
 METRICS: Mapping[str, tuple[tuple[str, str | None, str], ...]] = {
     "ticket": (("Tickets", None, "Count"),),
@@ -60,10 +60,12 @@ def begin(context: object, source_ip: object, user_agent: object) -> None:
 
 
 def note(**facts: Any) -> None:
-    """Add facts to the request's record (ignored outside a request)."""
-    record = _RECORD.get()
-    if record is not None:
-        record.update({name: _text(value) for name, value in facts.items()})
+    """Add facts to the request's record (ignored outside a request). The
+    core notes what it has checked (a filename, a key): only text no check
+    bounds (the user agent, a refusal's message) is cut here."""
+    current = _RECORD.get()
+    if current is not None:
+        current.update(facts)
 
 
 def decided(event: str, **facts: Any) -> None:
@@ -91,15 +93,15 @@ def finish(status: int, refusal: tuple[str, str] | None, metrics: bool) -> None:
     rules, a list of parts) writes no line. ``metrics``: add the line's
     counts for CloudWatch (on Lambda only: :func:`.settings.on_lambda`).
     """
-    record = _RECORD.get()
+    current = _RECORD.get()
     _RECORD.set(None)
-    if record is None:
+    if current is None:
         return
     if refusal is not None:
-        record.update(event="refused", status=status, code=refusal[0], message=_text(refusal[1]))
-    if record["event"] is None:
+        current.update(event="refused", status=status, code=refusal[0], message=_text(refusal[1]))
+    if current["event"] is None:
         return
-    _write(record, "ERROR" if status >= 500 else "INFO", metrics)
+    _write(current, "ERROR" if status >= 500 else "INFO", metrics)
 
 
 def record(event: str, level: str = "INFO", **facts: Any) -> None:
@@ -107,14 +109,14 @@ def record(event: str, level: str = "INFO", **facts: Any) -> None:
     with the request's who and where; it carries no metrics."""
     base = _RECORD.get() or {"request_id": None, "principal": None}
     who = {name: base.get(name) for name in ("request_id", "principal", "source_ip", "user_agent")}
-    _write({**who, "event": event, **{n: _text(v) for n, v in facts.items()}}, level, False)
+    _write({**who, "event": event, **facts}, level, False)
 
 
-def _write(record: Mapping[str, Any], level: str, metrics: bool) -> None:
+def _write(facts: Mapping[str, Any], level: str, metrics: bool) -> None:
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
     line: dict[str, Any] = {"time": f"{stamp}.{int(now % 1 * 1000):03d}Z", "level": level}
-    line.update(record)
+    line.update(facts)
     if metrics:
         line.update(_emf(line, int(now * 1000)))
     sys.stdout.write(json.dumps(line) + "\n")

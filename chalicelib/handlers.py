@@ -141,19 +141,27 @@ def _ticket(
         request, settings, target, now=now, segment=segment, user=user, extra_fields=extra
     )
     answer = ticket.to_dict()
+    audit_ticket(request, settings, target, answer)
+    return answer
+
+
+def audit_ticket(
+    request: TicketRequest, settings: Settings, target: FormTarget, answer: Mapping[str, Any]
+) -> None:
+    """The ticket's audit facts: who may store what where, until when, under
+    which policy (its SHA-256: the policy itself is never logged)."""
     audit.decided(
         "ticket",
         provider=settings.provider,
         bucket=target.bucket,
-        key=ticket.key,
+        key=answer["key"],
         filename=request.filename,
         content_type=request.content_type,
         size=request.size,
-        max_size=ticket.max_size,
+        max_size=answer["max_size"],
         expires_at=answer["expires_at"],
-        policy_sha256=audit.policy_sha256(ticket.fields["policy"]),
+        policy_sha256=audit.policy_sha256(answer["fields"]["policy"]),
     )
-    return answer
 
 
 def upload_rules(env: Env) -> dict[str, Any]:

@@ -351,3 +351,20 @@ def test_an_upload_id_is_routed_and_decoded_once_as_on_api_gateway(upload_id: st
     query = dict(parse_qsl(urlsplit(body["url"]).query))
     assert query["uploadId"] == upload_id
     assert query["partNumber"] == "2"
+
+
+def test_the_audit_line_names_fcs_request_and_carries_no_metrics_or_role_keys(
+    audit_lines: Any,
+) -> None:
+    """On FC the line's ``request_id`` is the context's, the caller's address
+    is the trigger's, and there is no ``_aws`` member (no CloudWatch there)."""
+    response, _ = call(ticket_request(), fc_context())
+    assert response["statusCode"] == 200
+    (line,) = audit_lines()
+    assert (line["event"], line["request_id"], line["source_ip"]) == (
+        "ticket",
+        "1-6743a1b2-0123456789abcdef",
+        "203.0.113.7",
+    )
+    assert "_aws" not in line
+    assert all(secret not in json.dumps(line) for secret in (CONTEXT_SECRET, CONTEXT_TOKEN))

@@ -129,6 +129,12 @@ def assert_refused(response: Any, status: int, code: str) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def assert_unreadable(response: Any) -> None:
+    """The storage's answer was not believed: ``502 StorageError``, "could not be read"."""
+    assert_refused(response, 502, "StorageError")
+    assert "could not be read" in body_of(response)["error"]["message"]
+
+
 def assert_signed(provider: Provider, sent: Any) -> None:
     assert sent.headers["Authorization"] == provider.authorization(sent)
 
@@ -432,9 +438,7 @@ def test_an_answer_with_a_dtd_or_unreadable_is_refused(
     env: Any, api: Any, storage: responses.RequestsMock, answer: str
 ) -> None:
     storage.get(list_url(OSS, key()), body=answer)
-    response = api.get(on_upload())
-    assert_refused(response, 502, "StorageError")
-    assert "could not be read" in body_of(response)["error"]["message"]
+    assert_unreadable(api.get(on_upload()))
 
 
 def test_an_unreachable_storage_is_a_storage_error(

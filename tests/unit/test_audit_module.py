@@ -55,10 +55,10 @@ def test_a_refusal_overrides_what_was_decided_and_nothing_outlives_the_request(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     audit.begin(None, None, "x" * 10_000)
-    audit.decided("ticket", filename="y" * 10_000)
-    audit.finish(503, ("NotConfigured", "The service is not configured."), metrics=False)
+    audit.decided("ticket", filename="cat.png")
+    audit.finish(503, ("NotConfigured", "y" * 10_000), metrics=False)
     audit.note(key="after the request")  # no record open: ignored
     audit.finish(200, None, metrics=False)  # nor written twice
     (line,) = lines(capsys)
     assert (line["event"], line["level"], line["code"]) == ("refused", "ERROR", "NotConfigured")
-    assert len(line["user_agent"]) == len(line["filename"]) == audit.MAX_TEXT
+    assert len(line["user_agent"]) == len(line["message"]) == audit.MAX_TEXT
