@@ -122,7 +122,12 @@ def test_make_run_serves_the_page_api_and_dev_bucket_and_stops_on_ctrl_c(tmp_pat
         assert process.wait(20) == 0
         lines.extend(process.stdout or [])
     assert "Stopping." in "".join(lines)
-    assert f'"event": "upload", "bucket": "signpost-dev", "key": "{body["key"]}"' in "".join(lines)
+    # The function's audit lines: the ticket, and what the dev bucket's callback reported.
+    audit = [json.loads(line) for line in lines if line.startswith('{"time"')]
+    assert [(line["event"], line["bucket"], line["key"]) for line in audit] == [
+        ("ticket", "signpost-dev", body["key"]),
+        ("callback", "signpost-dev", body["key"]),
+    ]
     api_port = int(api.rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex((HOST, api_port)) != 0, "chalice local outlived make run"

@@ -79,11 +79,11 @@ def test_thirty_uploads_at_a_persons_pace_lose_nothing_and_code_still_reloads(
 
         stored = sorted(path.name for path in (project / ".dev-bucket").rglob("photo-*.png"))
         assert stored == names
-        run.wait_for(lambda lines: sum('"event": "upload"' in line for line in lines) == FILES)
+        run.wait_for(lambda lines: sum('"event": "callback"' in line for line in lines) == FILES)
         told = [
             json.loads(line[line.index("{") :])["filename"]
             for line in run.lines
-            if '"event": "upload"' in line
+            if '"event": "callback"' in line
         ]
         assert sorted(told) == names  # every callback reached the API and was verified
         assert "Code changed" not in run.output

@@ -304,7 +304,8 @@ def run_in_artifact(
         for found in LOADED.finditer(result.stderr)
         if found["path"].startswith(f"{path}/")
     ]
-    return json.loads(result.stdout), loaded_from
+    # The last line: the app writes its audit line first (docs/operations.md).
+    return json.loads(result.stdout.splitlines()[-1]), loaded_from
 
 
 def assert_loaded_from_bytecode(root: Path, loaded_from: list[str], python: Path) -> None:
