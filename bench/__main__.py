@@ -52,6 +52,7 @@ def ratios(t: dict[str, Stats], cold: dict[str, Any]) -> dict[str, float]:
         "route_part_url_over_botocore_part_url": us["route_part_url"] / us["part_url_botocore"],
         "route_create_over_botocore_create": us["route_create"] / us["botocore_create"],
         "botocore_put_over_core_put": us["put_botocore"] / us["core_put"],
+        "content_check_per_completion_us": us["route_complete_verified"] - us["route_complete"],
         "import_app_over_chalice_ms": coldstart.paired_difference(cached, "app", "chalice"),
         "import_app_over_chalice_cpu_ms": coldstart.paired_difference(
             cached, "app", "chalice", "cpu_ms"

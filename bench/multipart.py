@@ -7,7 +7,14 @@
   with the storage faked at the requests boundary by ``responses``, so the
   route's figure includes ``responses`` matching the call and building its
   answer; beside botocore's ``create_multipart_upload`` answered by a
-  ``before-send`` hook (its serialisation, signing and parsing, no network).
+  ``before-send`` hook (its serialisation, signing and parsing, no network);
+* completing an upload (``POST /s3/multipart/{uploadId}/complete``, a
+  Lambda event, the storage faked by ``responses``) with ``VERIFY_CONTENT``
+  off and on: the difference is the check's cost per completion in the
+  function (signing the ranged GET, reading 8 KiB through requests and
+  ``responses``, the sniff, its audit line), without the storage's round
+  trip, which a real check adds once (one GET of at most 8 KiB, in the region);
+* the sniff alone (:func:`chalicelib.content_check.mismatch` on 8 KiB).
 
 Both storages answer ``CreateMultipartUpload`` with the same XML.
 """
@@ -28,6 +35,12 @@ CREATED = (
     "<UploadId>{upload_id}</UploadId></InitiateMultipartUploadResult>"
 )
 UPPY_BODY = json.dumps({"filename": FILENAME, "type": CONTENT_TYPE, "metadata": {}})
+COMPLETE_BODY = json.dumps({"parts": [{"PartNumber": 1, "ETag": '"a1"'}]})
+LISTED = (
+    "<ListPartsResult><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber>"
+    '<ETag>"a1"</ETag><Size>48213</Size></Part></ListPartsResult>'
+)
+STORED_HEAD = b"\x89PNG\r\n\x1a\n" + bytes(8184)  # what the check reads: 8 KiB
 
 
 def sign_part_event() -> dict[str, Any]:
@@ -45,9 +58,20 @@ def create_event() -> dict[str, Any]:
     return proxy_event("/s3/multipart", UPPY_BODY)
 
 
+def complete_event() -> dict[str, Any]:
+    return proxy_event(
+        f"/s3/multipart/{UPLOAD_ID}/complete",
+        COMPLETE_BODY,
+        resource="/s3/multipart/{uploadId}/complete",
+        path_parameters={"uploadId": UPLOAD_ID},
+        query={"key": KEY},
+    )
+
+
 def fake_storage() -> None:
-    """Every ``?uploads`` POST through requests answered as the storage
-    would, for the rest of the process (the bench's own)."""
+    """The storage's answers through requests, for the rest of the process
+    (the bench's own): create, list parts, complete, and the ranged GET of
+    the completed object (8 KiB of a PNG, ``206``)."""
     import responses
 
     mock = responses.RequestsMock(assert_all_requests_are_fired=False)
@@ -56,6 +80,25 @@ def fake_storage() -> None:
         re.compile(r"https://[^?]+\?uploads$"),
         body=CREATED.format(bucket=S3["S3_BUCKET"], key=KEY, upload_id=UPLOAD_ID),
         content_type="application/xml",
+    )
+    mock.add(
+        responses.GET,
+        re.compile(r"https://[^?]+\?uploadId=[^&]+&max-parts=1000$"),
+        body=LISTED,
+        content_type="application/xml",
+    )
+    mock.add(
+        responses.POST,
+        re.compile(r"https://[^?]+\?uploadId=[^&]+$"),
+        body="<CompleteMultipartUploadResult/>",
+        content_type="application/xml",
+    )
+    mock.add(
+        responses.GET,
+        re.compile(r"https://[^?]+/cat\.png$"),
+        body=STORED_HEAD,
+        status=206,
+        content_type=CONTENT_TYPE,
     )
     mock.start()
 
@@ -91,12 +134,28 @@ def botocore_create(client: Any) -> Callable[[], Any]:
 
 def multipart_cases(app: Any, client: Any, use_s3: Callable[[], None]) -> list[Any]:
     """The multipart route rows: part URL and create through the whole app,
-    beside botocore doing the same job (``client`` made once)."""
-    from .cases import lambda_event_call
+    beside botocore doing the same job (``client`` made once); completion
+    without and with the content check."""
+    from chalicelib.content_check import mismatch
+
+    from .cases import lambda_event_call, use_env
     from .timing import Case
 
     fake_storage()
     return [
+        Case(
+            "route_complete",
+            "route: complete (S3, storage faked, VERIFY_CONTENT off)",
+            lambda_event_call(app, complete_event()),
+            use_env({**S3, "VERIFY_CONTENT": "off"}),
+        ),
+        Case(
+            "route_complete_verified",
+            "route: complete + content check (VERIFY_CONTENT on)",
+            lambda_event_call(app, complete_event()),
+            use_env({**S3, "VERIFY_CONTENT": "on"}),
+        ),
+        Case("sniff", "content check: sniff 8 KiB", lambda: mismatch(CONTENT_TYPE, STORED_HEAD)),
         Case(
             "route_part_url",
             "route: part URL (Lambda event, S3)",

@@ -33,10 +33,15 @@ from .rsa_verify import InvalidKey, RsaPublicKey, from_pem, verify
 # The body OSS posts back, as JSON. With ``callbackBodyType`` JSON, OSS puts
 # each variable in as a JSON value, quoted and escaped, so the template leaves
 # ``${...}`` bare: a filename with quotes or backslashes still gives valid JSON.
+# ``${contentMd5}`` is the base64 MD5 OSS computed of what it stored (the
+# Callback page's system parameters). ``${imageInfo.format}`` is left out:
+# OSS's error page 0007-00000303 says a callback whose body asks for image
+# information fails when OSS cannot read the image, before it is sent; a file
+# disguised as an image would then never reach the check of VERIFY_CONTENT.
 CALLBACK_BODY = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
-    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user},'
-    '"expires":${x:expires}}'
+    '"mimeType":${mimeType},"contentMd5":${contentMd5},"filename":${x:filename},'
+    '"user":${x:user},"expires":${x:expires}}'
 )
 # A callback is stale once its ticket expired this long ago: OSS calls back
 # as soon as the upload ends, and an upload starts before its policy expires.
@@ -112,6 +117,7 @@ class UploadReport(NamedTuple):
     filename: str
     user: str
     expires: int
+    content_md5: str = ""  # base64, as OSS computed it
 
     def answer(self) -> dict[str, Any]:
         """The callback's answer, which OSS hands to the uploader as is."""
@@ -276,6 +282,7 @@ def parse_report(body: bytes, now: float) -> UploadReport:
         filename=_text(document, "filename"),
         user=_text(document, "user"),
         expires=expires,
+        content_md5=_text(document, "contentMd5"),
     )
 
 

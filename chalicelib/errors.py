@@ -96,6 +96,18 @@ class NotFound(SignpostError):
     status = 404
 
 
+class ContentMismatch(SignpostError):
+    """The stored bytes are not what the upload declared (``VERIFY_CONTENT``);
+    the object was deleted. The message names both types."""
+
+    status = 422
+
+    def __init__(self, message: str, *, declared: str, detected: str) -> None:
+        super().__init__(message)
+        self.declared = declared
+        self.detected = detected
+
+
 class NoSuchUpload(SignpostError):
     """The storage knows no upload of that ID for that key (SPEC 11): anyone
     can name one, so it is the caller's 404, logged at INFO, not a 502."""

@@ -68,6 +68,14 @@ class Reply(NamedTuple):
     body: bytes
 
 
+class Head(NamedTuple):
+    """The start of a host's answer: its status, ``Content-Type`` and first bytes."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
 @contextmanager
 def _opened(
     method: str,
@@ -169,5 +177,33 @@ def bounded_request(
     def fetch() -> Reply:
         with _opened(method, url, timeout, headers, body) as response:
             return Reply(response.status_code, _read(response, max_bytes, deadline))
+
+    return fetch() if deadline is None else _by(deadline, fetch)
+
+
+def leading_bytes(
+    url: str,
+    *,
+    timeout: float | tuple[float, float],
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+) -> Head:
+    """A GET's first ``max_bytes`` of body, whatever the status, then the
+    connection dropped: a host that ignores ``Range`` and sends everything is
+    read no further. With ``deadline``, as :func:`bounded_request`. Raises
+    :class:`Unreachable` (:class:`DeadlineExceeded` past the deadline)."""
+
+    def fetch() -> Head:
+        with _opened("GET", url, timeout, headers, None) as response:
+            body = b""
+            for chunk in response.iter_content(CHUNK_BYTES):
+                body += chunk
+                if len(body) >= max_bytes:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DeadlineExceeded()
+            content_type = response.headers.get("Content-Type", "")
+            return Head(response.status_code, content_type, body[:max_bytes])
 
     return fetch() if deadline is None else _by(deadline, fetch)

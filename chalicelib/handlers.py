@@ -246,7 +246,9 @@ def oss_callback(
     headers: Mapping[str, str], body: bytes | str, env: Env, *, clock: Clock = utc_now
 ) -> dict[str, Any]:
     """``POST /oss-callback``: the upload OSS reports, once its signature holds,
-    goes to the audit line.
+    goes to the audit line; with ``VERIFY_CONTENT=on`` its bytes are then
+    checked (a mismatch deletes it and refuses the callback: OSS then answers
+    the uploader ``203``).
 
     A refusal's reason goes to the audit line; the caller learns only ``AccessDenied``.
     """
@@ -271,6 +273,10 @@ def oss_callback(
         content_type=report.mime_type,
         size=report.size,
         etag=report.etag,
+        content_md5=report.content_md5,
         expires_at=_moment(report.expires),
     )
+    from .verify_handlers import after_callback  # VERIFY_CONTENT's storage calls
+
+    after_callback(report.key, report.user, env, clock=clock)
     return report.answer()

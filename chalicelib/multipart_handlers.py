@@ -152,7 +152,8 @@ def complete(
     user: str | None = None,
     clock: Clock = utc_now,
 ) -> dict[str, Any]:
-    """``POST /s3/multipart/{uploadId}/complete``: the listed parts joined, if they fit."""
+    """``POST /s3/multipart/{uploadId}/complete``: the listed parts joined, if
+    they fit; with ``VERIFY_CONTENT=on``, checked before the answer."""
     upload = _upload(upload_id, query, env, user)
     sent = parse_completion(parse_body(body))
     storage = multipart_storage(upload.settings, env, clock)
@@ -161,6 +162,9 @@ def complete(
         storage, upload.key, upload.upload_id, sent, upload.settings.max_upload_bytes
     )
     audit.decided("multipart.complete", size=sum(part.size for part in parts), parts=len(parts))
+    from .verify_handlers import after_completion  # imports this module: not at the top
+
+    after_completion(storage, upload.key, env)
     return {"location": storage.object_url(upload.key), "key": upload.key}
 
 

@@ -158,6 +158,13 @@ def legacy_route_on(env: Env) -> bool:
     return choice(env, "LEGACY_ROUTE", SWITCH) == "on"
 
 
+def verify_content_on(env: Env) -> bool:
+    """``VERIFY_CONTENT``: whether the function checks an upload's stored bytes
+    against its declared type (:mod:`chalicelib.content_check`). Off by
+    default: it needs GetObject and DeleteObject on the upload prefix."""
+    return choice(env, "VERIFY_CONTENT", SWITCH) == "on"
+
+
 def on_lambda(env: Env) -> bool:
     """Whether the function runs on Lambda, which sets ``AWS_LAMBDA_FUNCTION_NAME``
     for every function: there its logs reach CloudWatch, which reads the

@@ -31,8 +31,9 @@ from datetime import datetime
 from types import MappingProxyType
 from xml.etree import ElementTree
 
-from .errors import NoSuchUpload, StorageError
-from .fetch import DeadlineExceeded, TooLarge, Unreachable, bounded_request
+from .content_check import StoredHead
+from .errors import NoSuchUpload, SignpostError, StorageError
+from .fetch import DeadlineExceeded, TooLarge, Unreachable, bounded_request, leading_bytes
 from .multipart import MAX_PART_NUMBER, UPLOAD_ID, Part
 from .request_signers import ObjectRequest, OssV4RequestSigner, S3SigV4RequestSigner
 
@@ -181,6 +182,37 @@ class MultipartStorage:
         query = {"partNumber": str(part_number), "uploadId": upload_id}
         return self._signer.presigned_url(self._request("PUT", key, query), self._clock(), expires)
 
+    def read_head(self, key: str, max_bytes: int) -> StoredHead:
+        """The object's ``Content-Type`` and first ``max_bytes``: one ranged GET
+        (``206``), read no further than ``max_bytes`` if the storage answers
+        ``200`` with the whole object. ``416`` (RFC 9110's answer to a range of
+        an empty object, which S3 gives; OSS ignores the range) is an empty head."""
+        request = self._request("GET", key, headers={"Range": f"bytes=0-{max_bytes - 1}"})
+        signature = self._signer.request_headers(request, self._clock())
+        try:
+            reply = leading_bytes(
+                request.url,
+                timeout=STORAGE_TIMEOUT,
+                max_bytes=max_bytes,
+                headers={**request.headers, **signature},
+                deadline=self._started(),
+            )
+        except DeadlineExceeded:
+            log.error("storage: could not read the object within %s s", STORAGE_BUDGET_SECONDS)
+            raise StorageError("The storage did not read the object in time.") from None
+        except Unreachable as failure:
+            log.error("storage: could not read the object: %s", failure)
+            raise StorageError("The storage could not read the object: no usable answer.") from None
+        if reply.status in (200, 206):
+            return StoredHead(reply.content_type, reply.body)
+        if reply.status == 416:
+            return StoredHead(reply.content_type, b"")
+        raise self._refusal("read the object", reply.status, reply.body)
+
+    def delete(self, key: str) -> None:
+        """Delete the object (``204`` whether or not it was there, as both services answer)."""
+        self._call("delete the object", self._request("DELETE", key))
+
     def _create_guard(self) -> Mapping[str, str]:
         """Headers at creation that keep the upload from replacing an object."""
         return _NONE
@@ -199,6 +231,13 @@ class MultipartStorage:
     ) -> ObjectRequest:
         return ObjectRequest(method, self.endpoint, self.bucket, key, query, headers, body)
 
+    def _started(self) -> float:
+        """The deadline of the request's storage calls: ``STORAGE_BUDGET_SECONDS``
+        after the first (monotonic seconds)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + STORAGE_BUDGET_SECONDS
+        return self._deadline
+
     def _call(self, operation: str, request: ObjectRequest) -> ElementTree.Element:
         """Send a signed request; the answer's XML root (an empty one for no body).
 
@@ -206,8 +245,6 @@ class MultipartStorage:
         after the first: a storage that answers a byte at a time cannot hold
         the function past its timeout.
         """
-        if self._deadline is None:
-            self._deadline = time.monotonic() + STORAGE_BUDGET_SECONDS
         signature = self._signer.request_headers(request, self._clock())
         try:
             reply = bounded_request(
@@ -217,7 +254,7 @@ class MultipartStorage:
                 max_bytes=MAX_ANSWER_BYTES,
                 headers={**request.headers, **signature},
                 body=request.body or None,
-                deadline=self._deadline,
+                deadline=self._started(),
             )
         except DeadlineExceeded:
             log.error("storage: could not %s within %s s", operation, STORAGE_BUDGET_SECONDS)
@@ -232,15 +269,24 @@ class MultipartStorage:
             raise self._unreadable(operation) from None
         if 200 <= reply.status < 300 and _local(root.tag) != "Error":
             return root
+        raise self._refusal(operation, reply.status, reply.body)
+
+    @staticmethod
+    def _refusal(operation: str, status: int, body: bytes) -> SignpostError:
+        """The storage's refusal, named by its error code when its answer gives one."""
+        try:
+            root = parse_xml(body) if body.strip() else ElementTree.Element("Empty")
+        except ValueError:
+            root = ElementTree.Element("Empty")
         code = _text(root, "Code") if _local(root.tag) == "Error" else ""
         if code == "NoSuchUpload":  # anyone can name an upload: no server error (SPEC 11)
-            log.info("storage: could not %s: HTTP %s NoSuchUpload", operation, reply.status)
-            raise NoSuchUpload(
+            log.info("storage: could not %s: HTTP %s NoSuchUpload", operation, status)
+            return NoSuchUpload(
                 "The storage knows no such upload: it was completed, aborted or never started."
             )
-        code = code if _ERROR_CODE.fullmatch(code) else f"HTTP {reply.status}"
-        log.warning("storage: could not %s: HTTP %s %s", operation, reply.status, code)
-        raise StorageError(f"The storage refused to {operation}: {code}.")
+        code = code if _ERROR_CODE.fullmatch(code) else f"HTTP {status}"
+        log.warning("storage: could not %s: HTTP %s %s", operation, status, code)
+        return StorageError(f"The storage refused to {operation}: {code}.")
 
     @staticmethod
     def _unreadable(operation: str) -> StorageError:

@@ -21,9 +21,10 @@ LIMITS = "limits"
 AUTH = "auth"
 CORS = "cors"
 CALLBACK = "callback"
+VERIFY = "verify"
 LEGACY = "legacy"
 PLATFORM = "platform"
-GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, LEGACY, PLATFORM)
+GROUPS = (STORAGE, OSS, S3, LIMITS, AUTH, CORS, CALLBACK, VERIFY, LEGACY, PLATFORM)
 
 
 class Variable(NamedTuple):
@@ -199,6 +200,13 @@ VARIABLES = (
         CALLBACK,
         None,
         "development only: one more URL prefix a callback's public key may come from",
+    ),
+    Variable(
+        "VERIFY_CONTENT",
+        VERIFY,
+        "off",
+        "`on`: after an upload, the function reads the object's first bytes and deletes "
+        "it when they are not the declared type (`422 ContentMismatch`)",
     ),
     Variable(
         "LEGACY_ROUTE",

@@ -374,6 +374,19 @@ def completion_over_the_limit(uploader: Uploader) -> Answer:
     return uploader.left_of(upload)
 
 
+# "markup in parts": HTML uploaded as a PNG, in one part.
+MARKUP = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
+
+
+def markup_in_parts(uploader: Uploader) -> Answer:
+    """HTML in one part of a PNG upload, completed through the function with
+    ``VERIFY_CONTENT=on`` (which reads the object, answers 422 ContentMismatch
+    and deletes it); what the storage holds afterwards counts."""
+    upload = uploader.create()
+    uploader.complete(upload, [uploader.put_part(upload, 1, MARKUP)])
+    return uploader.left_of(upload)
+
+
 def both(outcome: str, *codes: str, source: str) -> dict[str, Expected]:
     return {provider: Expected(outcome, codes, source) for provider in ("oss", "s3")}
 
@@ -599,5 +612,16 @@ CASES: tuple[Case, ...] = (
         "content_md5 form, other bytes",
         s3_only(REFUSED, "BadDigest", source=S3_MD5),
         posted_with_md5(FLIPPED_PNG),
+    ),
+    Case(
+        "markup in parts",
+        both(
+            REFUSED,
+            "NoSuchUpload",
+            source=f"signpost's VERIFY_CONTENT check, then {NO_SUCH_UPLOAD}",
+        ),
+        markup_in_parts,
+        Ticketing({"VERIFY_CONTENT": "on"}),
+        multipart=True,
     ),
 )

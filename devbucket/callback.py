@@ -4,8 +4,9 @@ Written from OSS's callback documentation, not from ``chalicelib``: a form
 that carries ``callback`` (base64 JSON: ``callbackUrl``, ``callbackBody``,
 optional ``callbackHost`` and ``callbackBodyType``) makes the bucket, once
 the object is stored, POST the body to the URL with its variables filled in:
-``${bucket}``, ``${object}``, ``${etag}``, ``${size}``, ``${mimeType}``, and
-``${x:name}`` from the form's ``x:name`` fields. With the JSON body type each
+``${bucket}``, ``${object}``, ``${etag}``, ``${size}``, ``${mimeType}``,
+``${contentMd5}`` (the base64 MD5 of the stored bytes), and ``${x:name}``
+from the form's ``x:name`` fields. With the JSON body type each
 value goes in as a JSON value; with the form type, URL-encoded.
 
 The call is signed as OSS signs it, with a key pair of the dev bucket's own:
@@ -99,7 +100,7 @@ def parse(fields: Mapping[str, str]) -> Callback | None:
     callback = Callback(listed, host, body, body_type)
     if body_type == JSON_BODY:  # checked now, with stand-in values, so nothing is stored
         try:
-            json.loads(render(callback, Stored("bucket", "key", "etag", 0, "type"), fields))
+            json.loads(render(callback, Stored("bucket", "key", "0" * 32, 0, "type"), fields))
         except ValueError:
             raise _not_json() from None
     return callback
@@ -113,6 +114,8 @@ def render(callback: Callback, stored: Stored, fields: Mapping[str, str]) -> byt
         "etag": stored.etag,
         "size": stored.size,
         "mimeType": stored.mime_type,
+        # The base64 MD5 of the stored bytes: the ETag's digest, for a form upload.
+        "contentMd5": base64.b64encode(bytes.fromhex(stored.etag)).decode("ascii"),
     }
 
     def value(match: re.Match[str]) -> str:

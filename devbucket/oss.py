@@ -196,3 +196,9 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
 def upload_callback(fields: Mapping[str, str]) -> callback.Callback | None:
     """The form's ``callback``, checked before the file is stored; None without one."""
     return callback.parse(fields)
+
+
+def strict_ranges(headers: Mapping[str, str]) -> bool:
+    """A ``Range`` past the object is ignored (``200``, the whole object) unless
+    the request asks for RFC 9110's reading with ``x-oss-range-behavior: standard``."""
+    return (headers.get("x-oss-range-behavior") or "").lower() == "standard"

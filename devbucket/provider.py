@@ -73,5 +73,8 @@ class Provider(Protocol):
     def content_type(self, fields: Mapping[str, str], part: FilePart, key: str) -> str:
         """The stored object's type."""
 
+    def strict_ranges(self, headers: Mapping[str, str]) -> bool:
+        """Whether a GET's ``Range`` is read as RFC 9110 reads it (:mod:`devbucket.ranges`)."""
+
     def upload_callback(self, fields: Mapping[str, str]) -> Callback | None:
         """The form's upload callback, checked before the file is stored; None without one."""

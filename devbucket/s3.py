@@ -164,3 +164,8 @@ def content_type(fields: Mapping[str, str], part: FilePart, key: str) -> str:
 def upload_callback(fields: Mapping[str, str]) -> None:
     """None: S3 has no upload callback (a ``callback`` field is just a field)."""
     return None
+
+
+def strict_ranges(headers: Mapping[str, str]) -> bool:
+    """S3 reads ``Range`` as RFC 9110 does: the end clipped, a start past the end 416."""
+    return True

@@ -7,8 +7,9 @@ number and idle time), routes them, and answers with CORS:
   multipart upload's ``POST /<key>?uploads``, ``PUT /<key>?partNumber=&uploadId=``
   (its body streamed, never held whole), ``GET /<key>?uploadId=``,
   ``POST /<key>?uploadId=``, ``DELETE /<key>?uploadId=``;
-* ``GET``/``HEAD /<key>``: the stored object, and the callback key
-  (:data:`devbucket.callback.KEY_PATH`);
+* ``GET``/``HEAD /<key>``: the stored object, one ``Range`` of it as the
+  provider serves ranges (:mod:`devbucket.ranges`), its signature verified
+  when it carries one; and the callback key (:data:`devbucket.callback.KEY_PATH`);
 * ``OPTIONS``: CORS preflights.
 
 Standard library ``ThreadingHTTPServer``; one bucket per server, addressed
@@ -32,12 +33,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import callback, postobject, rest
+from . import callback, postobject, ranges, rest
 from .answers import XML, Answer, error_document
 from .config import DevBucketConfig
 from .errors import ServiceError
 from .forms import Readable
-from .signatures import Request
+from .signatures import Request, verify_request
 from .store import ObjectStore
 from .uploads import Uploads
 
@@ -49,6 +50,7 @@ DRAIN_LIMIT = 64 * 1024**2
 # The largest body a REST call other than a part may carry: a completion list
 # of 10,000 parts is about 1 MiB.
 REST_BODY_LIMIT = 4 * 1024**2
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()  # a GET's body
 
 
 def new_request_id() -> str:
@@ -102,6 +104,20 @@ class _Body:
         except ServiceError:  # it stalled while being drained
             return False
         return not self.remaining
+
+
+class _Limited:
+    """A file read no further than ``length`` bytes from where it stands (a range)."""
+
+    def __init__(self, source: io.BufferedReader, length: int) -> None:
+        self._source = source
+        self._remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._remaining if size < 0 else min(size, self._remaining)
+        data = self._source.read(wanted)
+        self._remaining -= len(data)
+        return data
 
 
 class DevBucketServer(ThreadingHTTPServer):
@@ -379,7 +395,8 @@ class DevBucketHandler(BaseHTTPRequestHandler):
 
     def _get(self, *, head: bool) -> None:
         split = urlsplit(self.path)
-        if not head and "uploadId" in parse_qs(split.query, keep_blank_values=True):
+        params = parse_qs(split.query, keep_blank_values=True)
+        if not head and "uploadId" in params:
             return self._rest()  # ListParts
         request_id = new_request_id()
         path = split.path
@@ -388,21 +405,48 @@ class DevBucketHandler(BaseHTTPRequestHandler):
             answer = Answer(200, pem, {"Content-Type": "application/x-pem-file"})
             return self._send(answer, request_id, head=head)
         key = unquote(path[1:])
-        stored = self.server.store.get(key) if key else None
-        if stored is None:
-            error = ServiceError(404, "NoSuchKey", "The specified key does not exist.")
+        rules = self.server.config.rules
+        try:
+            # The bucket is public-read, but a signed GET (the function's own
+            # read of an upload) is verified, as the services verify any
+            # signature a request carries.
+            if "Authorization" in self.headers or any("signature" in n.lower() for n in params):
+                verify_request(
+                    rules.REST,
+                    self._rest_request(EMPTY_SHA256),
+                    self.server.config.served_bucket,
+                    self.server.config.clock(),
+                )
+            stored = self.server.store.get(key) if key else None
+            if stored is None:
+                raise ServiceError(404, "NoSuchKey", "The specified key does not exist.")
+            size = stored.path.stat().st_size
+            lowered = {name.lower(): value for name, value in self.headers.items()}
+            wanted = ranges.requested(
+                lowered.get("range"), size, strict=rules.strict_ranges(lowered)
+            )
+        except ranges.Unsatisfiable:
+            error = ServiceError(416, "InvalidRange", "The requested range cannot be satisfied.")
+            return self._send_error(error, request_id, head=head)
+        except ServiceError as error:
             return self._send_error(error, request_id, head=head)
         headers = {
             "Content-Type": stored.content_type,
             # Stored without a disposition (no ticket stores one so): downloaded,
             # never rendered on this origin, where stored HTML would run.
             "Content-Disposition": "attachment",
+            "Accept-Ranges": "bytes",
             **stored.headers,
         }
-        self._send_head(200, stored.path.stat().st_size, headers, request_id)
+        first, length, status = 0, size, 200
+        if wanted is not None:
+            first, length, status = wanted.first, wanted.length, 206
+            headers["Content-Range"] = wanted.content_range
+        self._send_head(status, length, headers, request_id)
         if not head:
             with stored.path.open("rb") as source:
-                shutil.copyfileobj(source, self.wfile)
+                source.seek(first)
+                shutil.copyfileobj(_Limited(source, length), self.wfile)
 
     def do_GET(self) -> None:
         self._get(head=False)

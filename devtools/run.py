@@ -415,6 +415,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the dev bucket does not call the API back after an upload",
     )
+    parser.add_argument(
+        "--verify-content",
+        action="store_true",
+        help="VERIFY_CONTENT=on: the API checks each upload's bytes against its type",
+    )
     return parser.parse_args(argv)
 
 
@@ -474,6 +479,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             {
                 **api_env(env, origins, bucket_url, callback_api_url, provider=provider),
                 **upload_limit_env(env),
+                **({"VERIFY_CONTENT": "on"} if args.verify_content else {}),
             },
             host,
             args.api_port,
@@ -481,6 +487,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         api.wait_until_listening()
         print(f"API at {api_url}")
         print(upload_limit_note(env))
+        if args.verify_content or env.get("VERIFY_CONTENT", "").strip() == "on":
+            print("VERIFY_CONTENT=on: an upload whose bytes are not its type is removed.")
         warning = auth_warning(env)
         if warning:
             print(warning)

@@ -164,6 +164,10 @@
   }
 
   /** The storage's words for a refusal, from its XML `<Error><Message>`. */
+  const CONTENT_REFUSED =
+    "Refused: the file's content is not the type it was sent as, so the upload was removed. " +
+    "Choose a file whose content matches its type.";
+
   function storageMessage(xhr) {
     if (xhr.status === 0) {
       return "The storage did not answer: the network failed, or its CORS rule does not allow this page.";
@@ -208,7 +212,12 @@
           if (onProgress) onProgress(1);
           const uploaded = {url: objectUrl(ticket), key: ticket.key};
           // OSS answers 203 when the object is stored but its upload callback
-          // failed: the file is there, the app was not told.
+          // failed: the file is there, the app was not told. OSS words a callback
+          // answered 422 "Error status : 422.": with VERIFY_CONTENT=on the app
+          // found the file's content not of its type and removed it.
+          if (xhr.status === 203 && /Error status\s*:\s*422\b/.test(storageMessage(xhr))) {
+            return reject(new UploadError(CONTENT_REFUSED, {status: 422}));
+          }
           if (xhr.status === 203) uploaded.notice = storageMessage(xhr);
           resolve(uploaded);
         } else {

@@ -53,6 +53,7 @@ SOMETIMES = {
     "policy_sha256",
     "parts",
     "etag",
+    "content_md5",
     "status",
     "code",
     "message",

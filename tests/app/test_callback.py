@@ -49,6 +49,7 @@ def body_for(
             "etag": '"D41D8CD98F00B204E9800998ECF8427E"',
             "size": size,
             "mimeType": "image/png",
+            "contentMd5": "1B2M2Y8AsgTpgAmY7PhCfg==",
             "filename": filename,
             "user": user,
             "expires": fresh_expiry() if expires is None else expires,
@@ -133,6 +134,7 @@ REPORTED = (
     "size",
     "content_type",
     "filename",
+    "content_md5",
 )
 
 
@@ -167,6 +169,7 @@ def test_signed_call_is_answered_with_json_and_logged(private_key, key_server, l
         "size": 1234,
         "content_type": "image/png",
         "filename": 'my "cat" ${object} 猫.png',
+        "content_md5": "1B2M2Y8AsgTpgAmY7PhCfg==",  # what OSS computed, recorded
     }
     expires_at = datetime.strptime(upload["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
     assert abs(expires_at.replace(tzinfo=timezone.utc).timestamp() - fresh_expiry()) <= 5
@@ -404,8 +407,8 @@ def test_callback_route_without_callback_url_is_not_configured(
 
 DOCUMENTED_BODY = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
-    '"mimeType":${mimeType},"filename":${x:filename},"user":${x:user},'
-    '"expires":${x:expires}}'
+    '"mimeType":${mimeType},"contentMd5":${contentMd5},"filename":${x:filename},'
+    '"user":${x:user},"expires":${x:expires}}'
 )
 
 
@@ -482,6 +485,7 @@ def test_what_oss_posts_from_the_template_is_accepted(private_key, key_server, l
         "etag": '"ETAG"',
         "size": "1234",
         "mimeType": "image/png",
+        "contentMd5": "1B2M2Y8AsgTpgAmY7PhCfg==",
         "x:filename": fields["x:filename"],
         "x:user": fields["x:user"],
         "x:expires": fields["x:expires"],
@@ -648,3 +652,45 @@ def test_dot_segments_cannot_leave_the_dev_key_prefix(private_key, monkeypatch, 
         rsps.get(re.compile(r".*"), body=pem(private_key))  # the uploader's "key"
         assert refused(post(body, headers_for(private_key, body, key_url=DEV_KEYS + tail)))
         assert len(rsps.calls) == 0
+
+
+# --- VERIFY_CONTENT: the verified call is checked --------------------------------------
+
+STORED_URL = (
+    "https://signpost-test.oss-cn-hangzhou.aliyuncs.com/"
+    "uploads/alice/0123456789abcdef0123456789abcdef/cat.png"
+)
+
+
+def test_with_verify_content_markup_is_deleted_and_the_callback_refused_422(
+    env, private_key, key_server, logs
+):
+    env(VERIFY_CONTENT="on")
+    key_server.get(STORED_URL, body=b"<html><script>x</script>", content_type="image/png")
+    key_server.delete(STORED_URL, status=204)
+    body = body_for()
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 422
+    assert json.loads(response.body)["error"]["code"] == "ContentMismatch"
+    sent = [(call.request.method, call.request.url) for call in key_server.calls]
+    assert sent[-2:] == [("GET", STORED_URL), ("DELETE", STORED_URL)]
+    assert key_server.calls[-2].request.headers["Range"] == "bytes=0-8191"
+    verdict, refusal = logs.lines()
+    assert (verdict["event"], verdict["outcome"], verdict["detected"]) == (
+        "verify",
+        "deleted",
+        "text/html",
+    )
+    assert (refusal["event"], refusal["code"]) == ("refused", "ContentMismatch")
+
+
+def test_with_verify_content_a_verified_call_for_a_key_signpost_did_not_name_is_refused(
+    env, private_key, key_server
+):
+    """OSS signs every customer's callbacks: a verified call may name any key;
+    the function reads none but its own (no storage call is registered)."""
+    env(VERIFY_CONTENT="on")
+    body = body_for(user="mallory").replace(b"uploads/mallory/", b"uploads/alice/")
+    response = post(body, headers_for(private_key, body))
+    assert response.status_code == 403
+    assert [call.request.url for call in key_server.calls] == [KEY_URL]

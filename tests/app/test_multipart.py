@@ -8,6 +8,7 @@ botocore), and, for a refusal, that no storage call was made at all.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -711,3 +712,117 @@ def test_importing_app_loads_no_storage_code() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+# -- VERIFY_CONTENT: the check after completion -------------------------------------
+
+HTML = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
+
+
+def completed(storage: responses.RequestsMock, provider: Provider) -> None:
+    """The listing and completion of a one-part upload of ``key('cat.png')``."""
+    storage.get(list_url(provider, key("cat.png")), body=parts_xml([(1, 3, "A1")]))
+    storage.post(f"{object_url(provider, key('cat.png'))}?uploadId={ENCODED_ID}", body="<Done/>")
+
+
+def complete_checked(
+    env: Any,
+    api: Any,
+    storage: responses.RequestsMock,
+    provider: Provider,
+    *,
+    deletes: bool,
+    **read: Any,
+) -> Any:
+    """A one-part completion of ``key('cat.png')`` with ``VERIFY_CONTENT=on``:
+    the object's GET answered with ``read``, its DELETE with ``204`` when
+    the check ``deletes`` (every registered call must be made)."""
+    use(env, provider, VERIFY_CONTENT="on")
+    completed(storage, provider)
+    url = object_url(provider, key("cat.png"))
+    storage.get(url, **read)
+    if deletes:
+        storage.delete(url, status=204)
+    return complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+
+
+@PROVIDERS
+def test_completion_reads_8_kib_with_a_signed_range_and_deletes_a_mismatch(
+    env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
+) -> None:
+    response = complete_checked(
+        env, api, storage, provider, deletes=True, body=HTML, status=206, content_type="image/png"
+    )
+    assert_refused(response, 422, "ContentMismatch")
+    message = body_of(response)["message"]
+    assert "declared image/png" in message
+    assert "text/html" in message
+    read, deleted = storage.calls[2].request, storage.calls[3].request
+    assert read.headers["Range"] == "bytes=0-8191"
+    assert_signed(provider, read)  # botocore / the OSS SDK sign the same, Range included
+    assert (deleted.method, deleted.url) == ("DELETE", object_url(provider, key("cat.png")))
+    assert_signed(provider, deleted)
+
+
+class CountingBody(io.RawIOBase):
+    """A body that counts how much of it was read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self.read_bytes += len(chunk)
+        return len(chunk)
+
+
+@PROVIDERS
+def test_a_store_that_ignores_range_is_read_no_further_than_8_kib(
+    env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
+) -> None:
+    served = CountingBody(b"\x89PNG\r\n\x1a\n" + b"\x00" * MiB)
+    body = io.BufferedReader(served, buffer_size=4096)
+    response = complete_checked(
+        env, api, storage, provider, deletes=False, body=body, content_type="image/png"
+    )
+    assert response.status_code == 200, response.body
+    assert served.read_bytes <= 8192 + 4096  # what requests pulls, then the stream is dropped
+
+
+@PROVIDERS
+def test_a_storage_error_while_checking_is_a_502_and_the_object_is_removed(
+    env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
+) -> None:
+    error = b"<Error><Code>InternalError</Code><Message>We encountered an error.</Message></Error>"
+    response = complete_checked(env, api, storage, provider, deletes=True, body=error, status=500)
+    assert_refused(response, 502, "StorageError")
+    assert "InternalError" in body_of(response)["message"]
+
+
+@PROVIDERS
+def test_an_empty_object_declared_as_png_is_refused(
+    env: Any, api: Any, storage: responses.RequestsMock, provider: Provider
+) -> None:
+    """S3 answers a range of an empty object 416; OSS ignores the range (200, no body)."""
+    status = 416 if provider.name == "s3" else 200
+    response = complete_checked(
+        env, api, storage, provider, deletes=True, body=b"", status=status, content_type="image/png"
+    )
+    assert_refused(response, 422, "ContentMismatch")
+    assert "empty" in body_of(response)["message"]
+
+
+def test_a_bad_verify_content_is_not_configured(
+    env: Any, api: Any, storage: responses.RequestsMock
+) -> None:
+    env(VERIFY_CONTENT="maybe")
+    completed(storage, OSS)
+    response = complete(api, [{"PartNumber": 1, "ETag": '"A1"'}], key("cat.png"))
+    assert_refused(response, 503, "NotConfigured")
+    assert "VERIFY_CONTENT" in body_of(response)["message"]
+    assert "maybe" not in response.body.decode()

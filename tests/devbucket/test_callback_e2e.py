@@ -110,10 +110,10 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
     assert response.json() == {"status": "ok", "key": ticket["key"]}
     assert bucket.stored(ticket["key"]) == PNG
     # The function's audit lines: the ticket, then what the dev bucket's body
-    # reported, every variable filled in.
+    # reported, every variable filled in (the MD5 OSS computes among them).
     ticket_line, callback_line = audit_lines(captured.out)
     assert ticket_line["event"] == "ticket"
-    reported = ("event", "bucket", "key", "etag", "size", "content_type", "filename")
+    reported = ("event", "bucket", "key", "etag", "size", "content_type", "filename", "content_md5")
     assert {name: callback_line[name] for name in reported} == {
         "event": "callback",
         "bucket": "signpost-dev",
@@ -122,6 +122,7 @@ def test_an_upload_calls_back_and_the_uploader_gets_the_verified_answer(
         "size": len(PNG),
         "content_type": "image/png",
         "filename": FILENAME,
+        "content_md5": base64.b64encode(hashlib.md5(PNG).digest()).decode(),
     }
     assert callback_line["expires_at"] == ticket["expires_at"]
 
@@ -149,6 +150,51 @@ def test_without_the_dev_prefix_the_function_refuses_and_the_uploader_hears_it(
     assert (refused_line["event"], refused_line["code"]) == ("refused", "AccessDenied")
     assert refused_line["reason"] == "public key URL is not on a trusted host"
     assert not any(line["event"] == "callback" for line in (ticket_line, refused_line))
+
+
+MARKUP = b"<!DOCTYPE html><html><script>alert(document.domain)</script></html>"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"), [("cat.png", "image/png"), ("paper.pdf", "application/pdf")]
+)
+def test_with_verify_content_markup_is_refused_by_the_callback_203_and_gone(
+    env: Callable[..., None],
+    bucket: RunningBucket,
+    local_api: str,
+    capfd: pytest.CaptureFixture[str],
+    filename: str,
+    content_type: str,
+) -> None:
+    env(**callback_settings(bucket, local_api, trust_bucket=True), VERIFY_CONTENT="on")
+    request = {"filename": filename, "content_type": content_type, "size": len(MARKUP)}
+    ticket = requests.post(f"{local_api}/upload-tickets", json=request, timeout=10).json()
+    response = post_form(ticket["url"], ticket["fields"], MARKUP, filename=filename)
+    # The function deleted the object, then refused: OSS tells the uploader 203.
+    assert response.status_code == 203
+    assert oss_error(response) == ("CallbackFailed", "Error status : 422.")
+    assert bucket.server.store.get(ticket["key"]) is None
+    # The audit lines: the ticket, the callback, its check, and the refusal OSS heard.
+    lines = audit_lines(capfd.readouterr().out)
+    assert [line["event"] for line in lines] == ["ticket", "verify", "refused"]
+    verdict = lines[1]
+    assert {name: verdict[name] for name in ("where", "bucket", "key", "outcome")} == {
+        "where": "callback",
+        "bucket": "signpost-dev",
+        "key": ticket["key"],
+        "outcome": "deleted",
+    }
+    assert (verdict["content_type"], verdict["detected"]) == (content_type, "text/html")
+    assert (lines[2]["code"], lines[2]["status"]) == ("ContentMismatch", 422)
+
+
+def test_with_verify_content_a_true_png_passes_the_callback(
+    env: Callable[..., None], bucket: RunningBucket, local_api: str
+) -> None:
+    env(**callback_settings(bucket, local_api, trust_bucket=True), VERIFY_CONTENT="on")
+    ticket, response = upload_png(local_api)
+    assert response.status_code == 200, response.text
+    assert bucket.stored(ticket["key"]) == PNG
 
 
 # -- the dev bucket's side, with forms the test signs itself ----------------

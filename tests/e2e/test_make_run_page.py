@@ -46,11 +46,12 @@ def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "signpost")
 
 
-def start_make_run(project: Path) -> Session:
+def start_make_run(project: Path, *options: str) -> Session:
     ports = f"--api-port {free_port()} --page-port {free_port()} --bucket-port {free_port()}"
+    run_args = " ".join((ports, *options))
     # -o: the copy shares this checkout's virtualenv; never reinstall into it.
     return Session(
-        ["make", "-o", ".venv/.installed", "run", f"RUN_ARGS={ports}"], project, child_env()
+        ["make", "-o", ".venv/.installed", "run", f"RUN_ARGS={run_args}"], project, child_env()
     )
 
 
@@ -147,3 +148,27 @@ def reachable(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_with_verify_content_the_simple_page_says_a_disguised_file_was_refused(
+    browser: Any, project: Path, tmp_path: Path
+) -> None:
+    """HTML named cat.png (so sent as image/png): the dev bucket stores it, the
+    API's callback finds HTML, deletes it and refuses; the page says so in words."""
+    (tmp_path / "cat.png").write_bytes(b"<!DOCTYPE html><html><script>alert(1)</script></html>")
+    (tmp_path / "real.png").write_bytes(make_png(16, 16))
+    run = start_make_run(project, "--verify-content")
+    try:
+        page_url = run.line_starting("Open ").split()[1] + "simple.html"
+        assert "VERIFY_CONTENT=on" in run.output
+        with new_page(browser, page_url) as page:
+            page.locator("#status", has_text="Up to").wait_for()
+            page.set_input_files("#files", str(tmp_path / "cat.png"))
+            error = page.locator(".upload .error")
+            error.wait_for()
+            assert "content is not the type it was sent as" in error.inner_text()
+            page.set_input_files("#files", str(tmp_path / "real.png"))
+            page.get_by_role("link", name="Download real.png").wait_for()
+        assert [path.name for path in (project / ".dev-bucket").rglob("*.png")] == ["real.png"]
+    finally:
+        assert run.interrupt() in (0, 2, -2, 130), run.output

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chalicelib.settings import load_oss, load_s3, load_settings
+from chalicelib.settings import load_oss, load_s3, load_settings, verify_content_on
 from chalicelib.variables import VARIABLES
 from deploy.bytecode import interpreter
 from deploy.purepython import NativeCode, make_pure
@@ -107,12 +107,16 @@ def test_stage_settings_are_valid_and_hold_no_secret(stage: str) -> None:
 
 S3_UPLOAD_ACTIONS = ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
 OSS_UPLOAD_ACTIONS = ["oss:PutObject", "oss:ListParts", "oss:AbortMultipartUpload"]
+# VERIFY_CONTENT=on reads an upload's first bytes and deletes a mismatch.
+S3_VERIFY_ACTIONS = ["s3:GetObject", "s3:DeleteObject"]
+OSS_VERIFY_ACTIONS = ["oss:GetObject", "oss:DeleteObject"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_policy_grants_only_uploads_under_the_upload_prefix(stage: str) -> None:
     """s3:PutObject (forms; create, upload part, complete), ListMultipartUploadParts and
-    AbortMultipartUpload (multipart), on the upload prefix only."""
+    AbortMultipartUpload (multipart), on the upload prefix only; and GetObject and
+    DeleteObject there too exactly when the stage sets VERIFY_CONTENT=on."""
     env = stage_env(stage)
     statements = stage_policy(stage)["Statement"]
     assert all(statement["Effect"] == "Allow" for statement in statements)
@@ -123,12 +127,17 @@ def test_policy_grants_only_uploads_under_the_upload_prefix(stage: str) -> None:
             [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         )
     }
-    assert {action for action in actions if not action.startswith("logs:")} == set(
-        S3_UPLOAD_ACTIONS
-    )
+    verify = S3_VERIFY_ACTIONS if verify_content_on(env) else []
+    assert {action for action in actions if not action.startswith("logs:")} == {
+        *S3_UPLOAD_ACTIONS,
+        *verify,
+    }
     assert not any("*" in action for action in actions)
-    (s3,) = [statement for statement in statements if statement["Action"] == S3_UPLOAD_ACTIONS]
-    assert s3["Resource"] == f"arn:aws:s3:::{env['S3_BUCKET']}/{env['UPLOAD_DIR']}*"
+    prefix = f"arn:aws:s3:::{env['S3_BUCKET']}/{env['UPLOAD_DIR']}*"
+    for granted in (S3_UPLOAD_ACTIONS, verify):
+        if granted:
+            (s3,) = [statement for statement in statements if statement["Action"] == granted]
+            assert s3["Resource"] == prefix
 
 
 def test_s_yaml_runs_fc_handler_with_valid_settings() -> None:
@@ -157,10 +166,11 @@ def test_fc_role_policy_grants_only_uploads_under_the_upload_prefix() -> None:
     env = {name: str(value) for name, value in props["environmentVariables"].items()}
     policy = json.loads((ROOT / "deploy" / "fc-ram-policy.json").read_text())
     assert policy["Version"] == "1"
+    actions = OSS_UPLOAD_ACTIONS + (OSS_VERIFY_ACTIONS if verify_content_on(env) else [])
     (statement,) = policy["Statement"]
     assert statement == {
         "Effect": "Allow",
-        "Action": OSS_UPLOAD_ACTIONS,
+        "Action": actions,
         "Resource": f"acs:oss:*:*:{env['OSS_BUCKET']}/{env['UPLOAD_DIR']}*",
     }
     script = (ROOT / "deploy" / "fc-role.sh").read_text()
@@ -354,6 +364,18 @@ def test_chalice_package_sam(tmp_path: Path, sam_package: Callable[[str], Path])
     assert function["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
     (policy,) = resources["ApiHandlerRole"]["Properties"]["Policies"]
     assert policy["PolicyDocument"] == stage_policy("dev")
+    # VERIFY_CONTENT's S3 handler: an EventBridge rule is what `chalice package`
+    # builds for it (on_s3_event does not package), with the stage's settings and policy.
+    checker = resources["ObjectCreated"]["Properties"]
+    assert checker["Handler"] == "app.object_created"
+    assert checker["Environment"]["Variables"] == stage_env("dev")
+    (rule,) = checker["Events"].values()
+    assert rule == {
+        "Type": "CloudWatchEvent",
+        "Properties": {"Pattern": {"source": ["aws.s3"], "detail-type": ["Object Created"]}},
+    }
+    (checker_policy,) = resources["ObjectCreatedRole"]["Properties"]["Policies"]
+    assert checker_policy["PolicyDocument"] == stage_policy("dev")
 
     # The package answers a ticket request on its own, as Lambda would run it,
     # from the bytecode it ships for the runtime it declares.

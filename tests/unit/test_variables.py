@@ -122,6 +122,7 @@ def test_the_loaders_read_every_variable_of_the_table_and_no_other() -> None:
     settings.load_auth(env(AUTH_MODE="api-key", API_KEYS="key"))
     settings.load_auth(env(AUTH_MODE="jwt", JWT_JWKS_URL="https://issuer.example.com/jwks"))
     settings.legacy_route_on(env())
+    settings.verify_content_on(env())
     settings.load_allowed_origins(env())
     settings.load_callback_url(env(OSS_CALLBACK_URL="https://api.example.com/oss-callback"))
     settings.load_callback_key_prefixes(env())
@@ -138,6 +139,7 @@ def test_unset_variables_take_the_tables_defaults() -> None:
     assert ",".join(common.allowed_content_types) == default("ALLOWED_CONTENT_TYPES")
     assert settings.load_auth({}).mode == default("AUTH_MODE") == "none"
     assert settings.legacy_route_on({}) is False
+    assert settings.verify_content_on({}) is False
     assert settings.load_allowed_origins({}) == frozenset()
     oss = settings.load_oss(OSS_ENV)
     assert oss.signature_version == default("OSS_SIGNATURE_VERSION") == "v4"
