@@ -31,12 +31,11 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from . import callback
 from .answers import XML, Answer, Children, xml_document
 from .bucket import Bucket
 from .errors import ServiceError, invalid_argument, malformed_xml, no_such_upload
 from .forms import Readable
-from .postobject import object_headers, storage_refusal
+from .postobject import object_headers, storage_refusal, writable_key
 from .provider import Provider
 from .received import CHUNK, received, too_large
 from .signatures import Request
@@ -132,12 +131,7 @@ def initiate(
 ) -> Answer:
     """InitiateMultipartUpload: the object's type and headers are fixed now."""
     key = request.key
-    try:
-        store.path_for(key)
-        if key.startswith(callback.KEY_FOLDER):
-            raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
-    except InvalidKey as error:
-        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+    writable_key(provider, store, key)
     if provider.OVERWRITE_CHECKED_AT_INITIATION:
         refusal = provider.overwrite_refusal(request.headers)
         if refusal is not None and store.get(key) is not None:

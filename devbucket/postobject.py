@@ -88,6 +88,23 @@ def check_size(policy: Policy, size: int) -> None:
         raise refusal(violation) from None
 
 
+def check_key(store: ObjectStore, key: str) -> None:
+    """A key the dev bucket can hold: the store's rules, and not the folder of
+    its own callback key."""
+    store.path_for(key)
+    if key.startswith(callback.KEY_FOLDER):
+        raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
+
+
+def writable_key(provider: Provider, store: ObjectStore, key: str) -> None:
+    """:func:`check_key` for a REST request (a PUT, a multipart upload): the
+    service's own code for a key it cannot hold."""
+    try:
+        check_key(store, key)
+    except InvalidKey as error:
+        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+
+
 def storage_refusal(error: StorageProblem, invalid_key_code: str) -> ServiceError:
     """The code and status for what the form reader or the store refused;
     the services name a key they cannot hold differently."""
@@ -155,9 +172,7 @@ class _PostObject:
         admitted = authorize(self.provider, form, self.bucket, self.now)
         self.policy, self.fields = admitted.policy, admitted.fields
         fields = self.fields
-        self.store.path_for(fields["key"])
-        if fields["key"].startswith(callback.KEY_FOLDER):
-            raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
+        check_key(self.store, fields["key"])
         self.callback = self.provider.upload_callback(fields)
         self.overwrite = not self.provider.forbids_overwrite(fields)
         limit = self.policy.size_limit(POST_OBJECT_LIMIT)

@@ -26,12 +26,11 @@ not modelled, and signpost signs no OSS PUT.
 
 from __future__ import annotations
 
-from . import callback
 from .answers import Answer
 from .digests import check_md5, declared_md5
 from .errors import ServiceError
 from .forms import Readable
-from .postobject import object_headers, storage_refusal
+from .postobject import object_headers, storage_refusal, writable_key
 from .provider import Provider
 from .received import received
 from .signatures import Request, presented_signature
@@ -60,12 +59,7 @@ def put_object(provider: Provider, store: ObjectStore, request: Request, body: R
             {"HeadersNotSigned": ", ".join(unsigned)},
         )
     key = request.key
-    try:
-        store.path_for(key)
-        if key.startswith(callback.KEY_FOLDER):
-            raise InvalidKey(f"The dev bucket keeps {callback.KEY_FOLDER} for its callback key.")
-    except InvalidKey as error:
-        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+    writable_key(provider, store, key)
     md5 = request.headers.get("content-md5")
     if md5 is not None:
         declared_md5(md5)  # a malformed digest is refused before the body is read
