@@ -30,7 +30,7 @@ from devtools.run import (
     stop_api,
     wait_until_listening,
 )
-from tests.support.browser import chromium, new_page
+from tests.support.browser import cancel_midway, chromium, new_page
 from tests.support.devbucket import HOST, PNG, RunningBucket, free_port, start_bucket
 
 RULES = "Up to 10 MB: PNG, JPEG, GIF, WebP or PDF"
@@ -264,20 +264,9 @@ def test_cancel_stops_an_upload_midway_and_nothing_is_stored(
     cut connection quietly: no traceback in make run's console."""
     content = os.urandom(2 * MB)
     (tmp_path / "slow.pdf").write_bytes(content)
-    network = page.context.new_cdp_session(page)
-    network.send("Network.enable")
-    slow = {"offline": False, "latency": 0, "downloadThroughput": -1}
-    network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": 256 * 1024})
-    page.set_input_files("#files", str(tmp_path / "slow.pdf"))
-    row = page.locator(".upload", has_text="slow.pdf")
-    bar = row.get_by_role("progressbar", name="Uploading slow.pdf")
-    page.wait_for_function("bar => bar.value > 0", arg=bar.element_handle())
-    row.get_by_role("button", name="Cancel slow.pdf").click()
-
-    assert row.locator(".result.error").inner_text() == "Cancelled."
-    assert int(row.locator("progress").get_attribute("value")) < 100
+    row, full_speed = cancel_midway(page, tmp_path / "slow.pdf")
     assert stack.stored_named("slow.pdf") == []
-    network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+    full_speed()
     row.get_by_role("button", name="Retry slow.pdf").click()
     row.get_by_role("link", name="Download slow.pdf").wait_for()
     assert [path.read_bytes() for path in stack.stored_named("slow.pdf")] == [content]

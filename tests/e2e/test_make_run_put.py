@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.e2e.test_make_run import addresses, make_run
-from tests.support.browser import chromium, new_page
+from tests.support.browser import cancel_midway, chromium, new_page
 from tests.support.devbucket import PNG, make_png
 from tests.support.run import child_env
 
@@ -161,19 +161,9 @@ def test_a_put_upload_shows_progress_and_cancels_midway(running: Running, tmp_pa
     (tmp_path / "slow.pdf").write_bytes(content)
     with chromium() as browser, new_page(browser, running.page + "simple.html") as page:
         page.locator("#status", has_text="Up to").wait_for()
-        network = page.context.new_cdp_session(page)
-        network.send("Network.enable")
-        slow = {"offline": False, "latency": 0, "downloadThroughput": -1}
-        network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": 256 * 1024})
-        page.set_input_files("#files", str(tmp_path / "slow.pdf"))
-        row = page.locator(".upload", has_text="slow.pdf")
-        bar = row.get_by_role("progressbar", name="Uploading slow.pdf")
-        page.wait_for_function("bar => bar.value > 0", arg=bar.element_handle())
-        row.get_by_role("button", name="Cancel slow.pdf").click()
-        assert row.locator(".result.error").inner_text() == "Cancelled."
-        assert int(row.locator("progress").get_attribute("value")) < 100
+        row, full_speed = cancel_midway(page, tmp_path / "slow.pdf")
         assert list(running.objects.rglob("slow.pdf")) == []
-        network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+        full_speed()
         row.get_by_role("button", name="Retry slow.pdf").click()
         row.get_by_role("link", name="Download slow.pdf").wait_for()
     assert [path.read_bytes() for path in running.objects.rglob("slow.pdf")] == [content]

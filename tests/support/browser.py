@@ -5,7 +5,7 @@ by Playwright. Missing, the tests skip with how to install it, except in CI
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,3 +54,26 @@ def new_page(browser: Any, url: str) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+def cancel_midway(page: Any, file: Path) -> tuple[Any, Callable[[], None]]:
+    """On the simple page: upload ``file`` slowed to 256 KiB/s by Chromium's
+    network emulation, so that it is still running when Cancel is pressed;
+    check the row says so with its bar short of full. Returns the file's row
+    and a function that lifts the slowdown (for a Retry)."""
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    slow = {"offline": False, "latency": 0, "downloadThroughput": -1}
+    network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": 256 * 1024})
+    page.set_input_files("#files", str(file))
+    row = page.locator(".upload", has_text=file.name)
+    bar = row.get_by_role("progressbar", name=f"Uploading {file.name}")
+    page.wait_for_function("bar => bar.value > 0", arg=bar.element_handle())
+    row.get_by_role("button", name=f"Cancel {file.name}").click()
+    assert row.locator(".result.error").inner_text() == "Cancelled."
+    assert int(row.locator("progress").get_attribute("value")) < 100
+
+    def full_speed() -> None:
+        network.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+
+    return row, full_speed
