@@ -35,11 +35,11 @@ from .answers import XML, Answer, Children, xml_document
 from .bucket import Bucket
 from .errors import ServiceError, invalid_argument, malformed_xml, no_such_upload
 from .forms import Readable
-from .postobject import object_headers, storage_refusal, writable_key
+from .postobject import committing, object_headers, writable_key
 from .provider import Provider
 from .received import CHUNK, received, too_large
 from .signatures import Request
-from .store import AlreadyExists, InvalidKey, ObjectStore
+from .store import ObjectStore
 from .uploads import Part, Upload, Uploads
 
 MAX_PART_NUMBER = 10000  # both services: part numbers 1 to 10000
@@ -291,19 +291,13 @@ def complete(
     if refusal is not None and store.get(upload.key) is not None:
         raise refusal
     incoming = store.receive(MAX_OBJECT_SIZE, too_large)
-    try:
+    with committing(provider, incoming, refusal):
         for part in parts:
             with part.path.open("rb") as source:
                 shutil.copyfileobj(source, incoming, CHUNK)
         store.commit(
             incoming, upload.key, upload.content_type, upload.headers, overwrite=refusal is None
         )
-    except AlreadyExists:
-        raise refusal or storage_refusal(AlreadyExists(), provider.INVALID_KEY_CODE) from None
-    except InvalidKey as error:
-        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
-    finally:
-        incoming.discard()
     uploads.remove(upload)
     etag = multipart_etag(provider, parts)
     document = xml_document(

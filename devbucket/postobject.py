@@ -12,7 +12,8 @@ with an OSS upload callback, the callback's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -103,6 +104,23 @@ def writable_key(provider: Provider, store: ObjectStore, key: str) -> None:
         check_key(store, key)
     except InvalidKey as error:
         raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+
+
+@contextmanager
+def committing(
+    provider: Provider, incoming: IncomingObject, refusal: ServiceError | None
+) -> Iterator[None]:
+    """Around a REST request's commit (a PUT, a completion): what the store
+    refuses becomes the service's answer (``refusal``, the overwrite guard's,
+    for a key that is taken), and the received bytes are dropped either way."""
+    try:
+        yield
+    except AlreadyExists:
+        raise refusal or storage_refusal(AlreadyExists(), provider.INVALID_KEY_CODE) from None
+    except InvalidKey as error:
+        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
+    finally:
+        incoming.discard()
 
 
 def storage_refusal(error: StorageProblem, invalid_key_code: str) -> ServiceError:

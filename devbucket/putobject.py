@@ -30,11 +30,11 @@ from .answers import Answer
 from .digests import check_md5, declared_md5
 from .errors import ServiceError
 from .forms import Readable
-from .postobject import object_headers, storage_refusal, writable_key
+from .postobject import committing, object_headers, writable_key
 from .provider import Provider
 from .received import received
 from .signatures import Request, presented_signature
-from .store import AlreadyExists, InvalidKey, ObjectStore
+from .store import ObjectStore
 
 MAX_PUT_SIZE = 5 * 1024**3  # "PutObject": up to 5 GB in a single operation
 AMZ_PREFIX = "x-amz-"
@@ -65,16 +65,10 @@ def put_object(provider: Provider, store: ObjectStore, request: Request, body: R
         declared_md5(md5)  # a malformed digest is refused before the body is read
     incoming = received(provider, store, request, body, MAX_PUT_SIZE)
     refusal = provider.overwrite_refusal(request.headers)
-    try:
+    with committing(provider, incoming, refusal):
         if md5 is not None:
             check_md5(md5, incoming.md5_hex)
         content_type = request.headers.get("content-type") or provider.default_type(key)
         headers = object_headers(provider, request.headers)
         store.commit(incoming, key, content_type, headers, overwrite=refusal is None)
-    except AlreadyExists:
-        raise refusal or storage_refusal(AlreadyExists(), provider.INVALID_KEY_CODE) from None
-    except InvalidKey as error:
-        raise storage_refusal(error, provider.INVALID_KEY_CODE) from None
-    finally:
-        incoming.discard()
     return Answer(200, headers={"ETag": provider.etag(incoming.md5_hex)})
