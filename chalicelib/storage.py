@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from types import MappingProxyType
 from xml.etree import ElementTree
@@ -188,21 +189,14 @@ class MultipartStorage:
         ``200`` with the whole object. ``416`` (RFC 9110's answer to a range of
         an empty object, which S3 gives; OSS ignores the range) is an empty head."""
         request = self._request("GET", key, headers={"Range": f"bytes=0-{max_bytes - 1}"})
-        signature = self._signer.request_headers(request, self._clock())
-        try:
+        with self._reaching("read the object"):
             reply = leading_bytes(
                 request.url,
                 timeout=STORAGE_TIMEOUT,
                 max_bytes=max_bytes,
-                headers={**request.headers, **signature},
+                headers=self._signed(request),
                 deadline=self._started(),
             )
-        except DeadlineExceeded:
-            log.error("storage: could not read the object within %s s", STORAGE_BUDGET_SECONDS)
-            raise StorageError("The storage did not read the object in time.") from None
-        except Unreachable as failure:
-            log.error("storage: could not read the object: %s", failure)
-            raise StorageError("The storage could not read the object: no usable answer.") from None
         if reply.status in (200, 206):
             return StoredHead(reply.content_type, reply.body)
         if reply.status == 416:
@@ -238,6 +232,23 @@ class MultipartStorage:
             self._deadline = time.monotonic() + STORAGE_BUDGET_SECONDS
         return self._deadline
 
+    def _signed(self, request: ObjectRequest) -> dict[str, str]:
+        """The request's headers with its signature, dated now."""
+        return {**request.headers, **self._signer.request_headers(request, self._clock())}
+
+    @staticmethod
+    @contextmanager
+    def _reaching(operation: str) -> Iterator[None]:
+        """A storage that gives no usable answer, or none in time, as a ``StorageError``."""
+        try:
+            yield
+        except DeadlineExceeded:
+            log.error("storage: could not %s within %s s", operation, STORAGE_BUDGET_SECONDS)
+            raise StorageError(f"The storage did not {operation} in time.") from None
+        except (Unreachable, TooLarge) as failure:
+            log.error("storage: could not %s: %s", operation, failure)
+            raise StorageError(f"The storage could not {operation}: no usable answer.") from None
+
     def _call(self, operation: str, request: ObjectRequest) -> ElementTree.Element:
         """Send a signed request; the answer's XML root (an empty one for no body).
 
@@ -245,23 +256,16 @@ class MultipartStorage:
         after the first: a storage that answers a byte at a time cannot hold
         the function past its timeout.
         """
-        signature = self._signer.request_headers(request, self._clock())
-        try:
+        with self._reaching(operation):
             reply = bounded_request(
                 request.method,
                 request.url,
                 timeout=STORAGE_TIMEOUT,
                 max_bytes=MAX_ANSWER_BYTES,
-                headers={**request.headers, **signature},
+                headers=self._signed(request),
                 body=request.body or None,
                 deadline=self._started(),
             )
-        except DeadlineExceeded:
-            log.error("storage: could not %s within %s s", operation, STORAGE_BUDGET_SECONDS)
-            raise StorageError(f"The storage did not {operation} in time.") from None
-        except (Unreachable, TooLarge) as failure:
-            log.error("storage: could not %s: %s", operation, failure)
-            raise StorageError(f"The storage could not {operation}: no usable answer.") from None
         try:
             root = parse_xml(reply.body) if reply.body.strip() else ElementTree.Element("Empty")
         except ValueError as problem:
