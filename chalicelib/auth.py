@@ -18,15 +18,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .audit import principal_of_key
 from .environment import Env
 from .errors import AccessDenied, AuthUnavailable, MissingCredentials
 from .fetch import TooLarge, UnexpectedStatus, Unreachable, bounded_get
 from .keys import user_segment
-from .rsa_verify import InvalidKey, RsaPublicKey, from_jwk
 from .settings import AuthSettings, load_auth
+
+if TYPE_CHECKING:  # the verifier is imported by the key-set route only
+    from .rsa_verify import RsaPublicKey
 
 log = logging.getLogger("signpost.auth")  # under the app's logger and its handler
 
@@ -270,6 +272,8 @@ def parse_jwks(body: bytes) -> dict[str, RsaPublicKey]:
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise _unavailable("is not a JSON Web Key Set")
+    from .rsa_verify import InvalidKey, from_jwk  # only JWKS deployments pay for it
+
     keys: dict[str, RsaPublicKey] = {}
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):

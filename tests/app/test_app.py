@@ -234,6 +234,9 @@ def test_the_auth_settings_repr_hides_keys_and_secrets(env_values: dict, secrets
 HEAVY = ["boto3", "botocore", "requests", "cryptography", "jwt", "oss2", "alibabacloud_oss_v2"]
 # dataclasses imports inspect, which imports ast and dis: a few ms of every cold start.
 HEAVY += ["dataclasses", "inspect"]
+# The RSA verifier and the content check: only a JWKS key set, a callback or
+# VERIFY_CONTENT needs them.
+HEAVY += ["chalicelib.rsa_verify", "chalicelib.content_check", "chalicelib.verify_handlers"]
 
 
 def test_importing_app_loads_no_heavy_library() -> None:
