@@ -31,6 +31,7 @@ from .settings import (
     load_oss,
     load_s3,
     load_settings,
+    verify_content_on,
 )
 from .signers import OssV1Signer, OssV4Signer, S3SigV4Signer
 from .tickets import FormTarget, issue_ticket, legacy_signature, ticket_expiry
@@ -276,7 +277,8 @@ def oss_callback(
         content_md5=report.content_md5,
         expires_at=_moment(report.expires),
     )
-    from .verify_handlers import after_callback  # VERIFY_CONTENT's storage calls
+    if verify_content_on(env):
+        from .verify_handlers import after_callback  # its storage calls: this setting's only
 
-    after_callback(report.key, report.user, env, clock=clock)
+        after_callback(report.key, report.user, env, clock=clock)
     return report.answer()

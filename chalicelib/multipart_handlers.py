@@ -27,7 +27,7 @@ from .multipart import (
 )
 from .policy import iso8601
 from .request_signers import OssV4RequestSigner, S3SigV4RequestSigner
-from .settings import Settings, load_oss, load_s3, load_settings
+from .settings import Settings, load_oss, load_s3, load_settings, verify_content_on
 from .storage import MultipartStorage, OssStorage, S3Storage
 
 Query = Mapping[str, str]
@@ -162,9 +162,10 @@ def complete(
         storage, upload.key, upload.upload_id, sent, upload.settings.max_upload_bytes
     )
     audit.decided("multipart.complete", size=sum(part.size for part in parts), parts=len(parts))
-    from .verify_handlers import after_completion  # imports this module: not at the top
+    if verify_content_on(env):
+        from .verify_handlers import verify  # imports this module: not at the top
 
-    after_completion(storage, upload.key, env)
+        verify(storage, upload.key, "multipart.complete")
     return {"location": storage.object_url(upload.key), "key": upload.key}
 
 

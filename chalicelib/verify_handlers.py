@@ -48,22 +48,15 @@ def verify(storage: StoredObjects, key: str, where: str) -> None:
     audit.record("verify", outcome="passed", content_type=media_type(stored.content_type), **facts)
 
 
-def after_completion(storage: StoredObjects, key: str, env: Env) -> None:
-    """A completed multipart upload, checked before the route answers."""
-    if verify_content_on(env):
-        verify(storage, key, "multipart.complete")
-
-
 def after_callback(key: str, user: str, env: Env, *, clock: Clock = utc_now) -> None:
-    """The object a verified OSS callback reports, checked before the callback
-    is answered: a mismatch refuses it, so OSS tells the uploader ``203``.
+    """With ``VERIFY_CONTENT=on`` (the caller checks it), the object a
+    verified OSS callback reports, checked before the callback is answered: a
+    mismatch refuses it, so OSS tells the uploader ``203``.
 
     OSS signs the callbacks of every bucket with one key, so a verified call
     may still name an object signpost never ticketed: only keys signpost
     names are read.
     """
-    if not verify_content_on(env):
-        return
     settings = load_settings(env)
     if not is_own_key(key, settings.upload_dir, user or None):
         raise AccessDenied("The callback names an object signpost did not ticket.")
